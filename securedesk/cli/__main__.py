@@ -1,0 +1,5 @@
+import sys
+
+from securedesk.cli import main
+
+sys.exit(main())

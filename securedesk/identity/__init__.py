@@ -1,0 +1,1 @@
+"""Staff identity: argon2id passwords, TOTP, sessions, roles and permissions."""

@@ -1,0 +1,1 @@
+"""The HTTPS web application: ``create_app(settings)``, routes per audience, security middleware."""
