@@ -130,31 +130,60 @@ class Database:
                 await self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StorageError(f"Cannot start a write transaction: {exc}") from exc
+            except BaseException:
+                # Cancelled while BEGIN was queued: it may still run in the connection's thread afterwards.
+                await asyncio.shield(self._rollback())
+                raise
             try:
                 yield self._conn
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await asyncio.shield(self._rollback())
                 raise
             try:
                 await self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                await self._conn.execute("ROLLBACK")
+                await self._rollback()
                 raise StorageError(f"Commit failed: {exc}") from exc
 
+    async def _rollback(self) -> None:
+        # Wait behind anything still queued on the connection's thread (a cancelled BEGIN or statement), then roll
+        # back only if a transaction is open: SQLite rolls back by itself on some errors (disk full, I/O error),
+        # and a second ROLLBACK would raise "no transaction is active" and hide the real error.
+        await self._conn.execute("SELECT 1")
+        if self._conn.in_transaction:
+            await self._conn.execute("ROLLBACK")
+
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            row: aiosqlite.Row | None = await cursor.fetchone()
-        return row
+        rows = await self._conn.execute_fetchall(sql, tuple(params))  # one hop to the connection's thread
+        for row in rows:
+            return row
+        return None
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            rows = await cursor.fetchall()
-        return list(rows)
+        return list(await self._conn.execute_fetchall(sql, tuple(params)))
 
-    async def checkpoint(self) -> None:
-        """Move the WAL into the main file and truncate it, so deleted pages leave no copy in ``-wal``."""
-        async with self._write_lock:
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    async def checkpoint(self, *, attempts: int = 50, pause_seconds: float = 0.02) -> None:
+        """Move the WAL into the main file and truncate it, so deleted pages leave no copy in ``-wal``.
+
+        A reader in another process can keep the checkpoint from completing (SQLite answers "busy"); we retry
+        briefly and then say so, rather than pretend the residue is gone.
+        """
+        for _ in range(attempts):
+            async with self._write_lock:
+                row = await self._scalar_row("PRAGMA wal_checkpoint(TRUNCATE)")
+            if row is not None and int(row[0]) == 0:
+                return
+            await asyncio.sleep(pause_seconds)
+        raise StorageError(
+            f"WAL checkpoint of {self.path} stayed busy; deleted data may remain in the -wal file until the next one.",
+            hint="close other processes that read the database, then run the command again",
+        )
+
+    async def _scalar_row(self, sql: str) -> aiosqlite.Row | None:
+        rows = await self._conn.execute_fetchall(sql)
+        for row in rows:
+            return row
+        return None
 
     async def is_healthy(self) -> bool:
         try:

@@ -60,3 +60,27 @@ async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
         assert await db.fetch_one("SELECT id FROM customers") is None
     finally:
         await db.close()
+
+
+async def test_cancelled_transaction_leaves_no_open_transaction(tmp_path: Path) -> None:
+    import asyncio
+
+    db = await Database.open(tmp_path / "s.db")
+    try:
+        async def writer() -> None:
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO customers (id, created_at) VALUES ('cus_c', 0)")
+                await asyncio.sleep(10)
+
+        task = asyncio.create_task(writer())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await db.fetch_one("SELECT id FROM customers") is None
+        async with db.transaction() as conn:  # the connection is usable again: no transaction left open
+            await conn.execute("INSERT INTO customers (id, created_at) VALUES ('cus_d', 0)")
+        row = await db.fetch_one("SELECT id FROM customers")
+        assert row is not None and row[0] == "cus_d"
+    finally:
+        await db.close()
