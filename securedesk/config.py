@@ -43,13 +43,23 @@ class Settings:
     max_request_bytes: int = 1_000_000
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0  # 0: metrics only on the HTTPS app, behind admin login
+    hsts_seconds: int = 63_072_000  # Strict-Transport-Security max-age (2 years); 0 sends no HSTS header
+    shutdown_grace_seconds: int = 10  # SIGTERM: how long in-flight requests may take before they are cancelled
     session_idle_seconds: int = 900
     session_absolute_seconds: int = 43_200
+    step_up_seconds: int = 300  # a TOTP code must have been entered this recently for reveals and key/user changes
+    login_ip_max_failures: int = 30  # failed staff logins from one IP within the window before it gets 429
+    login_ip_window_seconds: int = 900
+    session_purge_interval_seconds: float = 60.0  # how often expired staff sessions are ended (audited)
     # --- chat ---
     chat_max_frame_bytes: int = 16_384
     chat_messages_per_minute: int = 60
     chat_idle_seconds: int = 1_800
     chat_fragment_hold_seconds: float = 2.0
+    chat_queue: str = "general"  # the case queue new chat conversations go to (agents see the queues they work)
+    chat_conversation_seconds: int = 86_400  # how long the signed conversation cookie lets a customer come back
+    chat_session_check_seconds: float = 5.0  # agent WebSockets re-check their staff session this often
+    reveal_max_per_hour: int = 30  # reveals of vaulted values per agent per hour (sliding window)
     # --- email ---
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
@@ -66,13 +76,44 @@ class Settings:
     relay_initial_backoff_seconds: float = 60.0
     relay_max_backoff_seconds: float = 3_600.0
     relay_give_up_seconds: float = 5 * 86_400.0
+    smtp_hostname: str = "gateway.securedesk.test"  # our EHLO/greeting name and Authentication-Results authserv-id
+    smtp_timeout_seconds: float = 300.0  # idle time allowed between SMTP commands (RFC 5321 §4.5.3.2)
+    mime_max_depth: int = 10  # nesting of multipart / message/rfc822 parts; deeper → 554 5.6.0
+    mime_max_parts: int = 500  # MIME parts in one message; more → 554 5.6.0
+    relay_poll_seconds: float = 1.0  # how often the relay worker looks for due outbox rows
+    relay_timeout_seconds: float = 60.0  # one delivery attempt (connect + transfer), SMTP or webhook
     # --- webhook relay ---
     webhook_url: str | None = None
     webhook_secret: Sensitive | None = None
     # --- screening ---
     detection_timeout_seconds: float = 2.0
+    detection_languages: tuple[str, ...] = ("en", "fr", "sv")
+    detection_score_threshold: float = 0.5  # a finding scoring at least this is "found"
+    screening_workers: int = 2  # threads that run detection and redaction (CPU-bound) off the event loop
+    conversation_max_messages: int = 4  # chat: a number typed across at most this many consecutive messages
+    conversation_window_seconds: float = 120.0  # chat: ... all sent within this many seconds
+    conversation_max_tracked: int = 10_000  # chat: conversations whose fragments are kept (least recent evicted)
     # --- vault ---
     purge_interval_seconds: float = 3_600.0
+    rotation_batch_size: int = 500  # data keys re-wrapped per transaction by `securedesk keys rotate`
+    rotation_batch_pause_seconds: float = 0.0  # pause between rotation batches, to spare a busy database's I/O
+    # --- audit ---
+    audit_export_max_events: int = 250_000  # rows (matching + elided) in one export file
+    audit_checkpoint_interval_seconds: float = 3_600.0  # verify the chain, then sign and store a checkpoint
+    # --- customers: protected forms, verified lookup, call-backs ---
+    form_ttl_seconds: int = 86_400  # how long a protected-form link stays usable (single use)
+    lookup_code_seconds: int = 600  # a one-time code's lifetime
+    lookup_code_max_attempts: int = 5  # wrong codes before the challenge is locked
+    lookup_session_seconds: int = 900  # a verified customer's session (absolute)
+    lookup_codes_per_identifier: int = 3  # codes issued for one address or case reference per window
+    lookup_codes_per_ip: int = 10  # codes issued to one client address per window
+    lookup_window_seconds: int = 900
+    callbacks_per_session: int = 3  # call-back requests from one browser per window
+    callbacks_per_ip: int = 10  # call-back requests from one client address per window
+    callback_window_seconds: int = 3_600
+    callbacks_per_number: int = 3  # call-back requests for one phone number per number window (toll pumping)
+    callback_number_window_seconds: int = 86_400
+    callback_reveals_per_agent: int = 30  # phone numbers one agent may reveal per hour
     # --- logging ---
     log_level: str = "INFO"
 

@@ -42,6 +42,10 @@ class PolicyError(ConfigError):
         super().__init__(message, hint=hint)
 
 
+class MessageCatalogError(SecureDeskError):
+    """A customer-facing text was asked for with an unknown id or language, or with wrong placeholders: a bug."""
+
+
 # --- input ---------------------------------------------------------------------------------------------------
 
 
@@ -68,11 +72,65 @@ class NotFound(SecureDeskError):
     public_message = "Not found."
 
 
+class ObjectNotVisible(NotFound):
+    """The object exists but the caller may not see it: answered exactly like ``NotFound`` so nothing is revealed."""
+
+
+class LinkGone(NotFound):
+    """A one-time link (protected form) that existed but was used already or has expired: 410, never which."""
+
+    http_status = 410
+    public_message = "This link has expired or was already used."
+
+
+class PasswordRejected(InvalidInput):
+    """A new password does not meet the rules (length, common passwords, the account name). Never echoes it."""
+
+    http_status = 422
+    public_message = "This password cannot be used. Please choose another one."
+
+
+class MimeTooComplex(InvalidInput):
+    """An email nests deeper, or has more parts or header fields, than the configured limits allow."""
+
+    smtp_reply = (554, "5.6.0 Message structure too complex: too deep, too many parts or header fields")
+    public_message = "The message structure is too complex."
+
+
+class SmtpSmuggling(InvalidInput):
+    """SMTP DATA held an end-of-data look-alike: a lone-dot line with a bare LF, or a bare CR (SMTP smuggling)."""
+
+    smtp_reply = (554, "5.6.0 Message refused: bare CR, or a lone dot line with a bare LF (SMTP smuggling)")
+
+
+class ValidationFailed(InvalidInput):
+    """Form fields a customer filled in are not valid: ``errors`` holds (field, error code) pairs, never the values.
+
+    The web layer shows each code's localized text next to its field."""
+
+    http_status = 422
+    public_message = "Some fields are not valid. Please check them and try again."
+
+    def __init__(self, errors: list[tuple[str, str]], *, hint: str | None = None) -> None:
+        self.errors = list(errors)
+        fields = ", ".join(f"{field}={code}" for field, code in self.errors)
+        super().__init__(f"Invalid form fields: {fields or 'none'}.", hint=hint)
+
+
+class TooManyRecipients(InvalidInput):
+    smtp_reply = (452, "4.5.3 Too many recipients")
+    public_message = "Too many recipients."
+
+
 class RateLimited(SecureDeskError):
     http_status = 429
     smtp_reply = (451, "4.7.1 Too many requests, slow down")
     ws_close_code = 1008
     public_message = "Too many requests. Please wait and try again."
+
+    def __init__(self, message: str, *, retry_after: int | None = None, hint: str | None = None) -> None:
+        self.retry_after = retry_after  # seconds, for a Retry-After header; None when unknown
+        super().__init__(message, hint=hint)
 
 
 # --- screening -----------------------------------------------------------------------------------------------
@@ -87,6 +145,10 @@ class DetectionError(SecureDeskError):
 
 class DetectionTimeout(DetectionError):
     pass
+
+
+class RedactionIncomplete(DetectionError):
+    """The redacted text still held a finding the policy requires removed: the content is held, never passed on."""
 
 
 class MessageBlocked(SecureDeskError):
@@ -115,6 +177,10 @@ class VaultError(SecureDeskError):
 
 class KeyUnavailable(VaultError):
     """The key-encrypting key (or one of its versions) cannot be loaded."""
+
+
+class KeyInUse(VaultError):
+    """A key-encrypting key version cannot be retired: it is the current version, or data keys still depend on it."""
 
 
 class DecryptionFailed(VaultError):
@@ -162,3 +228,24 @@ class StepUpRequired(PermissionDenied):
     """The action needs a second factor entered recently."""
 
     public_message = "Please confirm with your authenticator code first."
+
+
+class RelayDenied(PermissionDenied):
+    """A recipient outside the served domains: this gateway is not an open relay."""
+
+    smtp_reply = (550, "5.7.1 Relaying denied: recipient is not served by this gateway")
+
+
+# --- delivery to the help desk -------------------------------------------------------------------------------
+
+
+class DeliveryError(SecureDeskError):
+    """Handing a message to the downstream relay (SMTP or webhook) failed for now: it will be retried."""
+
+    permanent: ClassVar[bool] = False
+
+
+class DeliveryRefused(DeliveryError):
+    """The downstream refused the message for good (SMTP 5xx, webhook 4xx): recorded, not retried."""
+
+    permanent = True

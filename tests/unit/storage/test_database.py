@@ -81,6 +81,7 @@ async def test_cancelled_transaction_leaves_no_open_transaction(tmp_path: Path) 
         async with db.transaction() as conn:  # the connection is usable again: no transaction left open
             await conn.execute("INSERT INTO customers (id, created_at) VALUES ('cus_d', 0)")
         row = await db.fetch_one("SELECT id FROM customers")
-        assert row is not None and row[0] == "cus_d"
+        assert row is not None
+        assert row[0] == "cus_d"
     finally:
         await db.close()
