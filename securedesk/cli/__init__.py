@@ -17,6 +17,7 @@ from securedesk.errors import SecureDeskError
 #: Each module defines ``register(subparsers)``; a sub-command sets ``handler`` via ``set_defaults``.
 COMMAND_MODULES: tuple[str, ...] = (
     "securedesk.cli.config_commands",
+    "securedesk.cli.policy_commands",
     "securedesk.cli.detection_commands",
 )
 
