@@ -18,6 +18,10 @@ from securedesk.errors import SecureDeskError
 COMMAND_MODULES: tuple[str, ...] = (
     "securedesk.cli.config_commands",
     "securedesk.cli.policy_commands",
+    "securedesk.cli.audit_commands",
+    "securedesk.cli.users_commands",
+    "securedesk.cli.init_command",
+    "securedesk.cli.vault_commands",
     "securedesk.cli.detection_commands",
 )
 
