@@ -1,0 +1,374 @@
+"""``ConversationScanner``: numbers typed across consecutive chat messages ("4111 1111", then "1111 1111").
+
+Per conversation it keeps the trailing digit fragments of the last few messages (bounded in messages, seconds and
+conversations) and screens their concatenation with the detector. The rule, so that unrelated numbers in
+consecutive messages are never merged into a false card:
+
+1. A **tail** is a run of digit groups (single separators: space, dash, dot, …) at the very end of a message, with
+   at most one closing punctuation mark after it, standing alone (start of text, whitespace, ":" or "(" before
+   it, and not the rest of a phone number after a "+46 " country code). A **head** is such a run at the very
+   start of a message, followed by whitespace, the end, or one punctuation mark. A message that is nothing but
+   such a run is **digit-only**. A fragment holds 2 to 19 digits.
+2. A chain is: one message's tail, then zero or more digit-only messages, then the current message's head; at
+   most ``max_messages`` messages in all, each sent within ``window_seconds`` before the current one, with no
+   other message between them. Anything else (a word before the head, a sentence after a tail) breaks the chain.
+3. The fragments are joined with single spaces (with a little of the first message's text before them as context)
+   and analyzed for the types that carry a check digit: ``CROSS_MESSAGE_TYPES`` (card: issuer range, length and
+   Luhn; FR NIR: key; personnummer: date and Luhn). US SSNs (no check digit) and IBANs (they start with letters)
+   are not joined across messages.
+4. A finding counts only if it covers digits of the current message **and** of at least one earlier message; the
+   earlier messages it touches are reported so the caller can hold them back or retract them.
+
+Use: ``scan`` (reads the state, runs the detector: call it from a worker thread) on the text as screened, then
+``record`` the text actually delivered (after masking), which updates the state and says whether this message's
+trailing fragment should be held back briefly. Time comes from the injected clock.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final, Protocol
+
+from securedesk.clock import Clock
+from securedesk.detection.finding import Finding
+from securedesk.detection.normalization import NormalizedText, normalize_text
+from securedesk.detection.recognizers.digit_runs import SEPARATORS
+from securedesk.errors import ConfigError
+from securedesk.sensitive import Sensitive
+
+#: Entity types looked for across messages: those whose numbers carry a check, so a chance join rarely passes.
+CROSS_MESSAGE_TYPES: Final = ("CREDIT_CARD", "FR_NIR", "SE_PERSONNUMMER")
+MIN_FRAGMENT_DIGITS: Final = 2
+MAX_FRAGMENT_DIGITS: Final = 19
+#: A tail with at least this many digits, or a digit-only message, is worth holding back for the next message.
+HOLD_FRAGMENT_DIGITS: Final = 4
+#: Characters of the first message's text (before its tail) and of the current message (after its head) joined
+#: around the fragments, so context words ("card", "personnummer") score as they would in one message.
+_CONTEXT_BEFORE: Final = 64
+_CONTEXT_AFTER: Final = 40
+#: Tails are found in the last characters of a message only (19 digits with separators, punctuation, spaces).
+_TAIL_SEARCH: Final = 80
+
+_GROUPS: Final = rf"[0-9]+(?:[{re.escape(SEPARATORS)}][0-9]+)*"
+_CLOSING: Final = "[.,;:!?\u2026]"
+_TAIL: Final = re.compile(rf"(?<![^\s:(])({_GROUPS}){_CLOSING}?\s*\Z")
+_HEAD: Final = re.compile(rf"\A\s*({_GROUPS})(?={_CLOSING}?(?:\s|\Z))")
+_WHOLE_END: Final = re.compile(rf"{_CLOSING}?\s*\Z")
+#: "+46 70 123": the rest of a phone number after its country code is not a fragment of anything we detect.
+_COUNTRY_CODE: Final = re.compile(r"\+[0-9]{1,3}\s\Z")
+_TO_SPACE: Final = str.maketrans(dict.fromkeys(SEPARATORS, " "))
+
+
+class TextAnalyzer(Protocol):
+    """What the scanner (and the Screener) need of ``securedesk.detection.Detector``."""
+
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+
+    def analyze(
+        self,
+        text: str,
+        lang: str,
+        entities: Collection[str] | None = None,
+        *,
+        min_score: float | None = None,
+    ) -> list[Finding]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FragmentPart:
+    """Where one message holds part of a number: offsets into that message's text as scanned/recorded."""
+
+    message_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class CrossMessageFinding:
+    """A number found in the concatenation of fragments of several messages; ``parts`` in message order, the last
+    one in the current message."""
+
+    entity_type: str
+    score: float
+    digits: Sensitive  # the whole number, normalized (ASCII digits)
+    parts: tuple[FragmentPart, ...]
+
+    @property
+    def current_part(self) -> FragmentPart:
+        return self.parts[-1]
+
+    @property
+    def earlier_parts(self) -> tuple[FragmentPart, ...]:
+        return self.parts[:-1]
+
+
+@dataclass(frozen=True)
+class ConversationScan:
+    """What ``scan`` found for one message; ``earlier_texts`` are the recorded texts of the earlier messages the
+    findings touch (as the caller recorded them), so it can rebuild them with the fragments masked."""
+
+    conversation_id: str
+    message_id: str
+    findings: tuple[CrossMessageFinding, ...] = ()
+    earlier_texts: Mapping[str, Sensitive] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def retract(self) -> tuple[str, ...]:
+        """Ids of earlier messages holding part of a finding, oldest first."""
+        ids: dict[str, None] = {}
+        for finding in self.findings:
+            for part in finding.earlier_parts:
+                ids[part.message_id] = None
+        return tuple(ids)
+
+
+@dataclass(frozen=True, slots=True)
+class _Fragment:
+    """A digit run in a message: span in the normalized text, span in the original, the run in the normalized
+    text with every separator turned into a space, and its digit count."""
+
+    norm_start: int
+    norm_end: int
+    start: int
+    end: int
+    joined: str = field(repr=False)  # part of a number: never in a repr
+    digits: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    message_id: str
+    at: float
+    text: Sensitive
+    tail: _Fragment
+    digit_only: bool
+
+
+def _fragment(norm: NormalizedText, start: int, end: int) -> _Fragment | None:
+    run = norm.text[start:end]
+    digits = sum(char.isdigit() for char in run)
+    if not MIN_FRAGMENT_DIGITS <= digits <= MAX_FRAGMENT_DIGITS:
+        return None
+    original_start, original_end = norm.original_span(start, end)
+    return _Fragment(start, end, original_start, original_end, run.translate(_TO_SPACE), digits)
+
+
+def find_tail(norm: NormalizedText) -> _Fragment | None:
+    """The trailing digit fragment of a normalized message, if it has one (rule 1 of the module docstring)."""
+    text = norm.text
+    offset = max(0, len(text.rstrip()) - _TAIL_SEARCH)
+    match = _TAIL.search(text, offset)
+    if match is None or _COUNTRY_CODE.search(text, max(0, match.start(1) - 8), match.start(1)):
+        return None
+    return _fragment(norm, match.start(1), match.end(1))
+
+
+def find_head(norm: NormalizedText) -> tuple[_Fragment, bool] | None:
+    """The leading digit fragment of a normalized message and whether the message is nothing but that fragment."""
+    match = _HEAD.match(norm.text)
+    if match is None:
+        return None
+    fragment = _fragment(norm, match.start(1), match.end(1))
+    if fragment is None:
+        return None
+    return fragment, _WHOLE_END.match(norm.text, match.end(1)) is not None
+
+
+class _Conversation:
+    __slots__ = ("pending",)
+
+    def __init__(self, size: int) -> None:
+        self.pending: deque[_Recorded] = deque(maxlen=size)
+
+
+class ConversationScanner:
+    """Finds numbers split across the messages of a conversation. Thread-safe; all state bounded:
+    ``max_messages - 1`` earlier messages per conversation, ``window_seconds``, ``max_conversations`` (LRU)."""
+
+    def __init__(
+        self,
+        detector: TextAnalyzer,
+        *,
+        clock: Clock,
+        max_messages: int = 4,
+        window_seconds: float = 120.0,
+        max_conversations: int = 10_000,
+        entity_types: Sequence[str] = CROSS_MESSAGE_TYPES,
+    ) -> None:
+        if max_messages < 2:
+            raise ConfigError("conversation_max_messages must be at least 2: a split number spans two messages.")
+        if window_seconds <= 0:
+            raise ConfigError("conversation_window_seconds must be positive.")
+        if max_conversations < 1:
+            raise ConfigError("conversation_max_tracked must be at least 1.")
+        self._detector = detector
+        self._clock = clock
+        self._max_messages = max_messages
+        self._window = window_seconds
+        self._max_conversations = max_conversations
+        self._entity_types = tuple(entity_types)
+        self._conversations: OrderedDict[str, _Conversation] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def entity_types(self) -> tuple[str, ...]:
+        return self._entity_types
+
+    def __len__(self) -> int:
+        """How many conversations currently have fragments kept."""
+        with self._lock:
+            return sum(1 for conversation in self._conversations.values() if conversation.pending)
+
+    def forget(self, conversation_id: str) -> None:
+        """Drop what is kept for a conversation (it ended)."""
+        with self._lock:
+            self._conversations.pop(conversation_id, None)
+
+    def pending_message_ids(self, conversation_id: str) -> tuple[str, ...]:
+        """Earlier messages whose fragments could still join the next message (oldest first)."""
+        now = self._clock.now()
+        with self._lock:
+            return tuple(record.message_id for record in self._live(conversation_id, now, touch=False))
+
+    def scan(
+        self, conversation_id: str, message_id: str, text: str, lang: str, *, min_score: float | None = None
+    ) -> ConversationScan:
+        """Numbers that begin in earlier messages of the conversation and end in this one. Reads the state only;
+        runs the detector (CPU-bound): call it from a worker thread. ``min_score`` as in ``Detector.analyze``."""
+        now = self._clock.now()
+        norm = normalize_text(text)
+        head = find_head(norm)
+        if head is None:
+            return ConversationScan(conversation_id, message_id)
+        with self._lock:
+            chain = self._live(conversation_id, now, touch=True)
+        if not chain:
+            return ConversationScan(conversation_id, message_id)
+        return self._scan_chain(conversation_id, message_id, norm, head[0], chain, lang, min_score)
+
+    def record(self, conversation_id: str, message_id: str, text: str, *, consumed: bool = False) -> bool:
+        """Remember this message's trailing fragment (``text`` as delivered, numbers found already masked).
+
+        ``consumed``: a finding used the earlier fragments, or the message was not delivered; they are dropped.
+        Returns True when the message ends with a fragment that may continue in the next message: the caller
+        should hold that message back briefly (or be ready to retract it).
+        """
+        now = self._clock.now()
+        norm = normalize_text(text)
+        tail = find_tail(norm)
+        head = find_head(norm) if tail is not None else None
+        digit_only = head is not None and head[1]
+        with self._lock:
+            conversation = self._conversation(conversation_id)
+            pending = conversation.pending
+            self._prune(pending, now)
+            if consumed or not digit_only:
+                # Only a digit-only message can sit in the middle of a chain.
+                pending.clear()
+            if tail is None:
+                if not pending:
+                    self._conversations.pop(conversation_id, None)
+                return False
+            pending.append(_Recorded(message_id, now, Sensitive(text), tail, digit_only))
+        return digit_only or tail.digits >= HOLD_FRAGMENT_DIGITS
+
+    # --- internals -------------------------------------------------------------------------------------------
+
+    def _conversation(self, conversation_id: str) -> _Conversation:
+        conversation = self._conversations.get(conversation_id)
+        if conversation is None:
+            conversation = _Conversation(self._max_messages - 1)
+            self._conversations[conversation_id] = conversation
+            while len(self._conversations) > self._max_conversations:
+                self._conversations.popitem(last=False)
+        else:
+            self._conversations.move_to_end(conversation_id)
+        return conversation
+
+    def _prune(self, pending: deque[_Recorded], now: float) -> None:
+        while pending and pending[0].at < now - self._window:
+            pending.popleft()
+
+    def _live(self, conversation_id: str, now: float, *, touch: bool) -> list[_Recorded]:
+        conversation = self._conversations.get(conversation_id)
+        if conversation is None:
+            return []
+        if touch:
+            self._conversations.move_to_end(conversation_id)
+        self._prune(conversation.pending, now)
+        return list(conversation.pending)
+
+    def _scan_chain(
+        self,
+        conversation_id: str,
+        message_id: str,
+        norm: NormalizedText,
+        head: _Fragment,
+        chain: list[_Recorded],
+        lang: str,
+        min_score: float | None,
+    ) -> ConversationScan:
+        """Try the longest chain first, then without its oldest message, and so on: an unrelated group at the
+        start ("order 1234", then a card in two messages) would otherwise look like the card's first group."""
+        first_norm = normalize_text(chain[0].text.reveal())
+        context = first_norm.text[max(0, chain[0].tail.norm_start - _CONTEXT_BEFORE) : chain[0].tail.norm_start]
+        if context and not context[-1].isspace():
+            context += " "
+        norms = [first_norm] + [normalize_text(record.text.reveal()) for record in chain[1:]]
+        for first in range(len(chain)):
+            found = self._scan_joined(message_id, norm, head, chain[first:], norms[first:], context, lang, min_score)
+            if found:
+                texts = {
+                    record.message_id: record.text
+                    for record in chain
+                    if any(part.message_id == record.message_id for f in found for part in f.earlier_parts)
+                }
+                return ConversationScan(conversation_id, message_id, tuple(found), MappingProxyType(texts))
+        return ConversationScan(conversation_id, message_id)
+
+    def _scan_joined(
+        self,
+        message_id: str,
+        norm: NormalizedText,
+        head: _Fragment,
+        chain: list[_Recorded],
+        norms: list[NormalizedText],
+        context: str,
+        lang: str,
+        min_score: float | None,
+    ) -> list[CrossMessageFinding]:
+        pieces = [context]
+        # (message id, its normalized text, its fragment, the fragment's start and end in the joined text)
+        parts: list[tuple[str, NormalizedText, _Fragment, int, int]] = []
+        position = len(context)
+        for record, record_norm in zip(chain, norms, strict=True):
+            parts.append((record.message_id, record_norm, record.tail, position, position + len(record.tail.joined)))
+            pieces.append(record.tail.joined + " ")
+            position += len(record.tail.joined) + 1
+        parts.append((message_id, norm, head, position, position + len(head.joined)))
+        pieces.append(head.joined)
+        chain_start, chain_end = len(context), position + len(head.joined)
+        pieces.append(norm.text[head.norm_end : head.norm_end + _CONTEXT_AFTER])  # starts with a non-digit
+        joined = "".join(pieces)
+
+        found: list[CrossMessageFinding] = []
+        for finding in self._detector.analyze(joined, lang, self._entity_types, min_score=min_score):
+            if finding.start < chain_start or finding.end > chain_end:
+                continue
+            touched = [part for part in parts if finding.start < part[4] and finding.end > part[3]]
+            if len(touched) < 2 or touched[-1][0] != message_id:
+                continue
+            spans: list[FragmentPart] = []
+            for part_id, part_norm, fragment, joined_start, joined_end in touched:
+                start = fragment.norm_start + max(finding.start, joined_start) - joined_start
+                end = fragment.norm_start + min(finding.end, joined_end) - joined_start
+                original_start, original_end = part_norm.original_span(start, end)
+                spans.append(FragmentPart(part_id, original_start, original_end))
+            found.append(CrossMessageFinding(finding.entity_type, finding.score, finding.digits, tuple(spans)))
+        return found
