@@ -1,0 +1,81 @@
+"""Screen many texts of one email in a single Screener call: join them with random markers, split the result back.
+
+One call per email keeps one decision, one set of entity counts and one audit event per message. The markers hold
+neither digits nor letters (ASCII punctuation only, with a per-batch random nonce): no recognizer can match inside
+them or guess them, and the Screener's language detection, which reads words, does not see them (letter markers,
+one per header and part, outweighed a short French or Swedish message and made its nudge English). If a finding
+ever spans a marker (the redaction swallowed it), the segments it joined are merged into the first one and the
+others emptied: the text stays redacted, only its place changes.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from typing import Final
+
+from securedesk.errors import DetectionError
+
+#: Marker characters: no letter, no digit, no separator a recognizer joins digit groups with ("-", ".", "/", "+",
+#: "_", spaces), nothing an address or URL is made of ("@", ":"), no bracket (the marker's own frame is "[[…]]").
+MARK_ALPHABET: Final = "!#$%&*;=?^|~"
+_NONCE_LENGTH: Final = 16  # 12**16 ≈ 2**57 possible nonces per batch
+
+
+def _index_marks(index: int) -> str:
+    """Bijective base-12 over ``MARK_ALPHABET``: 1 → "#", 12 → "#!" …"""
+    base = len(MARK_ALPHABET)
+    marks = []
+    while True:
+        index, rest = divmod(index, base)
+        marks.append(MARK_ALPHABET[rest])
+        if index == 0:
+            return "".join(reversed(marks))
+
+
+def _marks_index(marks: str) -> int:
+    value = 0
+    for char in marks:
+        value = value * len(MARK_ALPHABET) + MARK_ALPHABET.index(char)
+    return value
+
+
+class SegmentBatch:
+    """Texts joined for one screening call; ``split`` maps the screened text back to one text per segment."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = tuple(texts)
+        nonce = "".join(secrets.choice(MARK_ALPHABET) for _ in range(_NONCE_LENGTH))
+        self._prefix = f"\n\n[[{nonce}"
+        self._marker = re.compile(re.escape(self._prefix) + "([" + re.escape(MARK_ALPHABET) + r"]+)\]\]\n\n")
+        parts: list[str] = []
+        for index, text in enumerate(self.texts):
+            if index:
+                parts.append(f"{self._prefix}{_index_marks(index)}]]\n\n")
+            parts.append(text)
+        self.joined = "".join(parts)
+
+    def split(self, screened: str) -> list[str]:
+        """One screened text per original segment, in order.
+
+        Raises ``DetectionError`` (the message is held: 451) if the markers come back in an impossible order.
+        """
+        count = len(self.texts)
+        if count == 0:
+            return []
+        out = [""] * count
+        current = 0
+        position = 0
+        for match in self._marker.finditer(screened):
+            index = _marks_index(match.group(1))
+            if not current < index < count:
+                raise DetectionError(
+                    "Screened email text came back with its segment markers out of order; the message is held.",
+                    hint="this points to a screener that rewrites text outside findings",
+                )
+            out[current] = screened[position : match.start()]
+            current = index
+            position = match.end()
+        out[current] = screened[position:]
+        return out
