@@ -114,6 +114,7 @@ class Settings:
     callbacks_per_number: int = 3  # call-back requests for one phone number per number window (toll pumping)
     callback_number_window_seconds: int = 86_400
     callback_reveals_per_agent: int = 30  # phone numbers one agent may reveal per hour
+    callback_retention_days: int = 30  # a call-back request untouched this long is deleted with its number
     # --- logging ---
     log_level: str = "INFO"
 

@@ -101,8 +101,10 @@ class AuditLog:
         verify_key: VerifyKey | None = None,
         store: AuditEventStore | None = None,
         export_max_events: int = 250_000,
+        on_failure: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
+        self._on_failure = on_failure
         self._clock = clock
         self._redact_reason = redact_reason
         self._signing_key = signing_key
@@ -112,11 +114,27 @@ class AuditLog:
         # The head as of our last append: a guess that saves a read per append. The insert itself checks it, so a
         # stale guess (another process, a rolled-back transaction) costs one retry and never forks the chain.
         self._head: tuple[int, str] | None = None
-        self.failures = 0
+        self._failures = 0
+
+    @property
+    def failures(self) -> int:
+        """Audit writes that failed since start (the health endpoint and the metrics show them)."""
+        return self._failures
+
+    def _count_failure(self) -> None:
+        self._failures += 1
+        if self._on_failure is not None:
+            self._on_failure()
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, db: Database, clock: Clock, redact_reason: Callable[[str], str]
+        cls,
+        settings: Settings,
+        db: Database,
+        clock: Clock,
+        redact_reason: Callable[[str], str],
+        *,
+        on_failure: Callable[[], None] | None = None,
     ) -> AuditLog:
         """The log with the checkpoint key of ``settings.key_dir`` (created there on first use)."""
         return cls(
@@ -125,6 +143,7 @@ class AuditLog:
             redact_reason,
             signing_key=SigningKey.load_or_create(settings.key_dir),
             export_max_events=settings.audit_export_max_events,
+            on_failure=on_failure,
         )
 
     @property
@@ -153,10 +172,10 @@ class AuditLog:
                     origin_ip=origin_ip, channel=channel, reason=reason,
                 )
         except AuditError:
-            self.failures += 1
+            self._count_failure()
             raise
         except Exception as exc:
-            self.failures += 1
+            self._count_failure()
             raise _write_failed(action, exc) from exc
         return event
 
@@ -183,10 +202,10 @@ class AuditLog:
                 origin_ip=origin_ip, channel=channel, reason=reason,
             )
         except AuditError:
-            self.failures += 1
+            self._count_failure()
             raise
         except Exception as exc:
-            self.failures += 1
+            self._count_failure()
             raise _write_failed(action, exc) from exc
 
     def _screen(self, text: str | None, *, limit: int) -> str | None:
@@ -202,7 +221,7 @@ class AuditLog:
         try:
             text = f"{filters.describe(self._redact_reason)};{suffix}"
         except Exception as exc:
-            self.failures += 1
+            self._count_failure()
             raise _write_failed(action, exc) from exc
         return text if len(text) <= MAX_TARGET_CHARS else text[: MAX_TARGET_CHARS - len(_ELLIPSIS)] + _ELLIPSIS
 
@@ -304,7 +323,7 @@ class AuditLog:
             bounds = await self._store.matching_bounds(filters, as_of=head[0] if head else 0)
         except Exception as exc:
             # The database cannot even be read, so the audit.export event cannot be written either.
-            self.failures += 1
+            self._count_failure()
             raise _write_failed("audit.export", exc) from exc
         if bounds is not None and bounds[1] - bounds[0] + 1 > self._export_max_events:
             raise InvalidInput(

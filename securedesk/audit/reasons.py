@@ -2,8 +2,8 @@
 (reveal reasons, search terms) are masked by the real detector and redaction before the text is stored.
 
 Detection is imported and built on first need (importing presidio costs about 1.5 s): every entity we detect contains
-digits, so text without any is returned as it is, and a command that never screens a digit never pays. A server calls
-``warm()`` in a thread at start-up, or passes the detector its screener already built.
+digits, so text without any is returned as it is, and a command that never screens a digit never pays. The server
+passes the detector its screener uses (``detector=``), built in a thread at start-up.
 """
 
 from __future__ import annotations
@@ -29,15 +29,6 @@ class ReasonScreen:
     def ready(self) -> bool:
         """Whether the detector is built (so a call will not block to build it)."""
         return self._detector is not None
-
-    def warm(self) -> None:
-        """Build the detector now (blocking: run it in a thread)."""
-        self._detector_now()
-
-    def use_detector(self, detector: Detector) -> None:
-        """Share a detector built elsewhere (the screener's), instead of building a second one."""
-        with self._lock:
-            self._detector = detector
 
     def __call__(self, text: str) -> str:
         if not any(char.isdigit() for char in text):

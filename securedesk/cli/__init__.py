@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "securedesk.cli.users_commands",
     "securedesk.cli.init_command",
     "securedesk.cli.vault_commands",
+    "securedesk.cli.serve_command",
     "securedesk.cli.detection_commands",
 )
 

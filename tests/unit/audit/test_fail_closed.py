@@ -133,3 +133,16 @@ async def test_full_disk_fails_closed_and_leaves_the_chain_intact(log: AuditLog,
     await db.fetch_one("PRAGMA max_page_count = 1000000")
     report = await log.verify()
     assert (report.ok, report.last_sequence) == (True, written)
+
+
+async def test_failures_reach_the_metric(db: Database, db_path: Path, clock: FixedClock, breaker: Breaker) -> None:
+    from securedesk.metrics import Metrics
+
+    metrics = Metrics(process_metrics=False)
+    log = AuditLog(db, clock, lambda text: text, on_failure=metrics.record_audit_failure)
+    await log.record(actor="alice", role="agent", action="case.view")
+    await breaker(db, db_path)
+    with pytest.raises(AuditError):
+        await log.record(actor="alice", role="agent", action="secret.reveal", reason="customer asked")
+    assert log.failures == 1
+    assert "securedesk_audit_write_failures_total 1.0" in metrics.render().decode()
