@@ -13,18 +13,11 @@ protected-form request before they are delivered).
 
 from __future__ import annotations
 
-import os
-import sys
-
-# Run as a script, bench/ comes first on sys.path, where bench/email.py would shadow the standard library's email
-# package. This script needs nothing from bench/: drop the folder.
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
-
 import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import re
 import resource
@@ -34,6 +27,7 @@ import socket
 import ssl
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections import deque

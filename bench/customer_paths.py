@@ -9,14 +9,6 @@ is queued after that, as with a real client).
 
 from __future__ import annotations
 
-import os
-import sys
-
-# Run as a script, bench/ comes first on sys.path, where bench/email.py would shadow the standard library's email
-# package. This script needs nothing from bench/: drop the folder.
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
-
 import argparse
 import asyncio
 import logging

@@ -25,38 +25,32 @@ Usage: .venv/bin/python bench/detection.py [--quick] [--seed N] [--messages N]
 
 from __future__ import annotations
 
+import argparse
+import logging
+import random
+import statistics
+import string
 import sys
-from pathlib import Path
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
-# bench/ holds scripts named like standard modules (bench/email.py): keep this folder off the import path.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
-
-import argparse  # noqa: E402
-import logging  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import string  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-
-import spacy  # noqa: E402
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry  # noqa: E402
-from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine, SpacyNlpEngine  # noqa: E402
-from presidio_analyzer.predefined_recognizers import (  # noqa: E402
+import spacy
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine, SpacyNlpEngine
+from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     IbanRecognizer,
     SePersonnummerRecognizer,
     UsSsnRecognizer,
 )
-from spacy.tokens import Doc  # noqa: E402
-from stdnum import iban as stdnum_iban  # noqa: E402
-from stdnum import luhn  # noqa: E402
-from stdnum.fr import nir as stdnum_nir  # noqa: E402
+from spacy.tokens import Doc
+from stdnum import iban as stdnum_iban
+from stdnum import luhn
+from stdnum.fr import nir as stdnum_nir
 
-from securedesk.detection import DEFAULT_SCORE_THRESHOLD, ENTITY_TYPES, Detector  # noqa: E402
-from securedesk.detection.nlp import LightweightNlpEngine  # noqa: E402
+from securedesk.detection import DEFAULT_SCORE_THRESHOLD, ENTITY_TYPES, Detector
+from securedesk.detection.nlp import LightweightNlpEngine
 
 LANGUAGES = ("en", "fr", "sv")
 STOCK_ENTITIES = ["CREDIT_CARD", "US_SSN", "IBAN_CODE", "SE_PERSONNUMMER"]

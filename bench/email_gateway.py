@@ -13,16 +13,9 @@ p50/p99 acceptance latency (DATA sent → 250). Auto-replies to the sender are n
 
 from __future__ import annotations
 
-import os
-import sys
-
-# Run as a script, this file's folder comes first on sys.path, and this file is named "email": drop the folder so
-# that the standard library's email package is the one imported.
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
-
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from collections.abc import Callable

@@ -23,36 +23,30 @@ Usage: .venv/bin/python bench/screening.py [--quick] [--seed N] [--chat N] [--em
 
 from __future__ import annotations
 
-import sys
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-# bench/ holds scripts named like standard modules (bench/email.py): keep this folder off the import path.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+from securedesk.audit import AuditLog
+from securedesk.audit.reasons import ReasonScreen
+from securedesk.clock import SystemClock
+from securedesk.config import Settings
+from securedesk.detection import Detector
+from securedesk.language import LanguageDetector
+from securedesk.metrics import Metrics
+from securedesk.policy import PolicyHolder
+from securedesk.screening import Screener
+from securedesk.storage.database import Database
+from securedesk.vault import LocalKeyFile, Vault
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from collections.abc import Awaitable, Callable, Sequence  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-from securedesk.audit import AuditLog  # noqa: E402
-from securedesk.audit.reasons import ReasonScreen  # noqa: E402
-from securedesk.clock import SystemClock  # noqa: E402
-from securedesk.config import Settings  # noqa: E402
-from securedesk.detection import Detector  # noqa: E402
-from securedesk.language import LanguageDetector  # noqa: E402
-from securedesk.metrics import Metrics  # noqa: E402
-from securedesk.policy import PolicyHolder  # noqa: E402
-from securedesk.screening import Screener  # noqa: E402
-from securedesk.storage.database import Database  # noqa: E402
-from securedesk.vault import LocalKeyFile, Vault  # noqa: E402
-
-ROOT = _HERE.parent
+ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 16
 CASES = 40
 PII_SHARE = 0.1

@@ -7,14 +7,6 @@ through ASGI (no sockets, so only the stack itself is measured). Baseline measur
 
 from __future__ import annotations
 
-import os
-import sys
-
-# Run as a script, bench/ comes first on sys.path, where bench/email.py would shadow the standard library's email
-# package (imported by http.client under Starlette). This script needs nothing from bench/: drop the folder.
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
-
 import argparse
 import asyncio
 import io

@@ -165,18 +165,11 @@ class AuditLog:
         reason: str | None = None,
     ) -> AuditEvent:
         """Append one event in its own transaction; ``AuditError`` if it was not durably written."""
-        try:
-            async with self._db.transaction() as conn:
-                event = await self._append(
-                    conn, actor=actor, role=role, action=action, target=target, outcome=outcome,
-                    origin_ip=origin_ip, channel=channel, reason=reason,
-                )
-        except AuditError:
-            self._count_failure()
-            raise
-        except Exception as exc:
-            self._count_failure()
-            raise _write_failed(action, exc) from exc
+        async with self._write_guard(action), self._db.transaction() as conn:
+            event = await self._append(
+                conn, actor=actor, role=role, action=action, target=target, outcome=outcome,
+                origin_ip=origin_ip, channel=channel, reason=reason,
+            )
         return event
 
     async def record_in(
@@ -194,13 +187,20 @@ class AuditLog:
     ) -> AuditEvent:
         """Append one event inside the write transaction ``conn`` holds (from ``Database.transaction()``): the
         event commits or rolls back with the caller's own changes."""
-        try:
+        async with self._write_guard(action):
             if not conn.in_transaction:
                 raise AuditError("record_in needs a write transaction held by the caller (Database.transaction()).")
-            return await self._append(
+            event = await self._append(
                 conn, actor=actor, role=role, action=action, target=target, outcome=outcome,
                 origin_ip=origin_ip, channel=channel, reason=reason,
             )
+        return event
+
+    @asynccontextmanager
+    async def _write_guard(self, action: str) -> AsyncIterator[None]:
+        """Every failed write is counted and surfaces as ``AuditError`` (library errors translated, never echoed)."""
+        try:
+            yield
         except AuditError:
             self._count_failure()
             raise
