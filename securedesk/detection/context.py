@@ -72,7 +72,7 @@ class ContextWordEnhancer(ContextAwareEnhancer):
     its sentence (stop words and punctuation are not counted, but a phrase may span them). The nearest label
     before the number decides: a reference word ("order", "ref", "faktura") closer than any supporting word
     subtracts ``penalty``; otherwise a supporting word before or after adds ``boost`` and lifts the score to at
-    least ``min_score_with_context``.
+    least ``min_score_with_context`` (if it scored at least ``min_score_to_lift`` before).
     """
 
     def __init__(
@@ -81,7 +81,8 @@ class ContextWordEnhancer(ContextAwareEnhancer):
         *,
         boost: float = 0.35,
         min_score_with_context: float = 0.6,
-        penalty: float = 0.2,
+        penalty: float = 0.3,
+        min_score_to_lift: float = 0.2,
         words_before: int = 6,
         words_after: int = 4,
     ) -> None:
@@ -92,6 +93,9 @@ class ContextWordEnhancer(ContextAwareEnhancer):
             context_suffix_count=words_after,
         )
         self.penalty = penalty
+        # A candidate the layout rules nearly rule out (part of a longer run, a grouping no such number uses) is
+        # raised by ``boost`` only, never lifted to ``min_score_with_context``: context alone cannot make it one.
+        self.min_score_to_lift = min_score_to_lift
         # Parsed once per recognizer; recognizers added later are parsed on use.
         self._phrases = {recognizer.id: self._parse(recognizer) for recognizer in recognizers}
 
@@ -143,15 +147,17 @@ class ContextWordEnhancer(ContextAwareEnhancer):
             # reference number even though SSN context follows; failing that, a supporting word after it counts.
             label = supporting.last(before)
             reference = negative.last(before)
+            if reference is not None and any(lemma.isdigit() for lemma in before[reference[0] + 1 :]):
+                reference = None  # "Order 123 4111 1111 …": the label names the number between, not this one
             word: str | None = None
             if reference is not None and (label is None or reference[0] > label[0]):
                 result.score = max(ContextAwareEnhancer.MIN_SCORE, result.score - self.penalty)
             elif label is not None or (word := supporting.search(after)) is not None:
                 word = label[1] if label is not None else word
-                result.score = min(
-                    ContextAwareEnhancer.MAX_SCORE,
-                    max(result.score + self.context_similarity_factor, self.min_score_with_context_similarity),
-                )
+                lifted = result.score + self.context_similarity_factor
+                if result.score >= self.min_score_to_lift:
+                    lifted = max(lifted, self.min_score_with_context_similarity)
+                result.score = min(ContextAwareEnhancer.MAX_SCORE, lifted)
             else:
                 continue
             metadata[RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY] = True

@@ -4,18 +4,21 @@ Per conversation it keeps the trailing digit fragments of the last few messages 
 conversations) and screens their concatenation with the detector. The rule, so that unrelated numbers in
 consecutive messages are never merged into a false card:
 
-1. A **tail** is a run of digit groups (single separators: space, dash, dot, …) at the very end of a message, with
-   at most one closing punctuation mark after it, standing alone (start of text, whitespace, ":" or "(" before
-   it, and not the rest of a phone number after a "+46 " country code). A **head** is such a run at the very
-   start of a message, followed by whitespace, the end, or one punctuation mark. A message that is nothing but
-   such a run is **digit-only**. A fragment holds 2 to 19 digits.
+1. A **tail** is a run of groups (single separators: space, dash, dot, …) at the very end of a message, with at
+   most one closing punctuation mark after it, standing alone (start of text, whitespace, ":" or "(" before it,
+   and not the rest of a phone number after a "+46 " country code). A group starts with a digit or with an IBAN's
+   country code and check digits ("FR76"). A **head** is such a run at the very start of a message, followed by
+   whitespace, the end, or one punctuation mark. A message that is nothing but such a run is **digit-only**. A
+   fragment holds 1 to 34 letters and digits.
 2. A chain is: one message's tail, then zero or more digit-only messages, then the current message's head; at
-   most ``max_messages`` messages in all, each sent within ``window_seconds`` before the current one, with no
-   other message between them. Anything else (a word before the head, a sentence after a tail) breaks the chain.
+   most ``max_messages`` fragments in all, each sent within ``window_seconds`` (the policy window, 2 minutes by
+   default) before the current one. Small talk between them ("wait", "ok": no digits, at most
+   ``SMALL_TALK_WORDS`` words) neither joins nor breaks the chain; anything else (a sentence, a word before the head)
+   breaks it.
 3. The fragments are joined with single spaces (with a little of the first message's text before them as context)
-   and analyzed for the types that carry a check digit: ``CROSS_MESSAGE_TYPES`` (card: issuer range, length and
-   Luhn; FR NIR: key; personnummer: date and Luhn). US SSNs (no check digit) and IBANs (they start with letters)
-   are not joined across messages.
+   and analyzed for every entity type (``CROSS_MESSAGE_TYPES``), with the same registry, validity rules and
+   context scoring as one message: checksums reject chance joins of card, NIR, personnummer and IBAN fragments;
+   an SSN, which has none, needs its layout or context words as it would in one message.
 4. A finding counts only if it covers digits of the current message **and** of at least one earlier message; the
    earlier messages it touches are reported so the caller can hold them back or retract them.
 
@@ -37,14 +40,23 @@ from typing import Final, Protocol
 from securedesk.clock import Clock
 from securedesk.detection.finding import Finding
 from securedesk.detection.normalization import NormalizedText, normalize_text
-from securedesk.detection.recognizers.digit_runs import SEPARATORS
+from securedesk.detection.recognizers import ENTITY_TYPES
 from securedesk.errors import ConfigError
 from securedesk.sensitive import Sensitive
 
-#: Entity types looked for across messages: those whose numbers carry a check, so a chance join rarely passes.
-CROSS_MESSAGE_TYPES: Final = ("CREDIT_CARD", "FR_NIR", "SE_PERSONNUMMER")
-MIN_FRAGMENT_DIGITS: Final = 2
-MAX_FRAGMENT_DIGITS: Final = 19
+#: Entity types looked for across messages: all of them. Card, NIR, personnummer and IBAN carry a check; a US SSN
+#: has none, so a chance join counts only in an SSN layout or with SSN context, as in one message.
+CROSS_MESSAGE_TYPES: Final = ENTITY_TYPES
+MIN_FRAGMENT_DIGITS: Final = 1  # a NIR starts with one digit, written apart ("2 05 05 …")
+#: Characters in a fragment: an IBAN has up to 34; digits alone, at most a card's 19.
+MAX_FRAGMENT_DIGITS: Final = 34
+MAX_CARD_DIGITS: Final = 19
+#: A message without digits of at most this many words and characters ("wait", "ok", "un instant", "vänta lite")
+#: is small talk: it neither joins nor breaks a number being typed across messages.
+SMALL_TALK_WORDS: Final = 3
+SMALL_TALK_CHARS: Final = 24
+#: Characters between the digit groups of one fragment (spaces, dashes, dots of every width).
+SEPARATORS: Final = " \t-.\u00a0\u2007\u2009\u202f\u2010\u2011\u2012\u2013\u2212"
 #: A tail with at least this many digits, or a digit-only message, is worth holding back for the next message.
 HOLD_FRAGMENT_DIGITS: Final = 4
 #: Characters of the first message's text (before its tail) and of the current message (after its head) joined
@@ -54,14 +66,23 @@ _CONTEXT_AFTER: Final = 40
 #: Tails are found in the last characters of a message only (19 digits with separators, punctuation, spaces).
 _TAIL_SEARCH: Final = 80
 
-_GROUPS: Final = rf"[0-9]+(?:[{re.escape(SEPARATORS)}][0-9]+)*"
+#: A group starts with a digit, or with an IBAN's country code and check digits; it may hold capital letters after
+#: that (an IBAN's BBAN: "3M02"), or, after the first, be capitals (a bank code: "WEST"). A head may start with
+#: any such group.
+_FIRST_GROUP: Final = r"(?:[A-Z]{2}[0-9]{2}|[0-9])[0-9A-Z]*"
+_LATER_GROUP: Final = r"[0-9A-Z]+(?![a-z])"
+_GROUPS: Final = rf"{_FIRST_GROUP}(?:[{re.escape(SEPARATORS)}]{{1,3}}{_LATER_GROUP})*"
+#: A head may continue an IBAN from any of its groups ("NBIQ 7647 …", "N4LG D1D3 Z").
+_HEAD_GROUPS: Final = rf"{_LATER_GROUP}(?:[{re.escape(SEPARATORS)}]{{1,3}}{_LATER_GROUP})*"
 _CLOSING: Final = "[.,;:!?\u2026]"
-_TAIL: Final = re.compile(rf"(?<![^\s:(])({_GROUPS}){_CLOSING}?\s*\Z")
-_HEAD: Final = re.compile(rf"\A\s*({_GROUPS})(?={_CLOSING}?(?:\s|\Z))")
+#: A tail may end with the separator the next message continues after ("19811218-", then "9876").
+_TAIL: Final = re.compile(rf"(?<![^\s:(])({_GROUPS})(?:{_CLOSING}|[{re.escape(SEPARATORS)}])?\s*\Z")
+_HEAD: Final = re.compile(rf"\A\s*({_HEAD_GROUPS})(?={_CLOSING}?(?:\s|\Z))")
 _WHOLE_END: Final = re.compile(rf"{_CLOSING}?\s*\Z")
 #: "+46 70 123": the rest of a phone number after its country code is not a fragment of anything we detect.
 _COUNTRY_CODE: Final = re.compile(r"\+[0-9]{1,3}\s\Z")
 _TO_SPACE: Final = str.maketrans(dict.fromkeys(SEPARATORS, " "))
+_ANY_DIGIT: Final = re.compile(r"\d")
 
 
 class TextAnalyzer(Protocol):
@@ -150,13 +171,38 @@ class _Recorded:
     digit_only: bool
 
 
-def _fragment(norm: NormalizedText, start: int, end: int) -> _Fragment | None:
+def _fragment(norm: NormalizedText, start: int, end: int, *, head: bool = False) -> _Fragment | None:
     run = norm.text[start:end]
-    digits = sum(char.isdigit() for char in run)
-    if not MIN_FRAGMENT_DIGITS <= digits <= MAX_FRAGMENT_DIGITS:
+    if not any(char.isdigit() for char in run):
+        return None
+    digits = sum(char.isalnum() for char in run)
+    # A tail of digits alone can begin a card at most; a head may continue an IBAN's digits.
+    limit = MAX_FRAGMENT_DIGITS if head or any(char.isalpha() for char in run) else MAX_CARD_DIGITS
+    if not MIN_FRAGMENT_DIGITS <= digits <= limit:
         return None
     original_start, original_end = norm.original_span(start, end)
     return _Fragment(start, end, original_start, original_end, run.translate(_TO_SPACE), digits)
+
+
+def is_small_talk(text: str) -> bool:
+    """A short message without digits ("wait", "ok", "un instant"): it does not break a number being typed."""
+    stripped = text.strip()
+    return (
+        len(stripped) <= SMALL_TALK_CHARS
+        and len(stripped.split()) <= SMALL_TALK_WORDS
+        and _ANY_DIGIT.search(stripped) is None
+    )
+
+
+def mask_trailing_fragment(text: str, mask: str = "\u2022") -> str:
+    """``text`` with the letters and digits of its trailing fragment (see ``find_tail``) replaced by ``mask``:
+    how a message that may hold the start of a number is shown until the conversation proves it harmless."""
+    norm = normalize_text(text)
+    tail = find_tail(norm)
+    if tail is None:
+        return text
+    masked = "".join(mask if char.isalnum() else char for char in text[tail.start : tail.end])
+    return text[: tail.start] + masked + text[tail.end :]
 
 
 def find_tail(norm: NormalizedText) -> _Fragment | None:
@@ -174,7 +220,7 @@ def find_head(norm: NormalizedText) -> tuple[_Fragment, bool] | None:
     match = _HEAD.match(norm.text)
     if match is None:
         return None
-    fragment = _fragment(norm, match.start(1), match.end(1))
+    fragment = _fragment(norm, match.start(1), match.end(1), head=True)
     if fragment is None:
         return None
     return fragment, _WHOLE_END.match(norm.text, match.end(1)) is not None
@@ -219,6 +265,11 @@ class ConversationScanner:
     @property
     def entity_types(self) -> tuple[str, ...]:
         return self._entity_types
+
+    @property
+    def window_seconds(self) -> float:
+        """How long a fragment may wait for the rest of its number."""
+        return self._window
 
     def __len__(self) -> int:
         """How many conversations currently have fragments kept."""
@@ -268,8 +319,8 @@ class ConversationScanner:
             conversation = self._conversation(conversation_id)
             pending = conversation.pending
             self._prune(pending, now)
-            if consumed or not digit_only:
-                # Only a digit-only message can sit in the middle of a chain.
+            if consumed or (not digit_only and not is_small_talk(norm.text)):
+                # Only a digit-only message can sit in the middle of a chain; small talk passes over it.
                 pending.clear()
             if tail is None:
                 if not pending:

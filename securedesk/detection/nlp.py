@@ -163,7 +163,8 @@ class LazyNlpArtifacts(NlpArtifacts):
             while low < high and text[low].isalnum():
                 low += 1  # the stretch starts inside a word: leave that word out
         # Folding the stretch at once gives the same lemmas as folding word by word (no offsets are needed here).
-        return _CONTEXT_TOKEN.findall(fold_text(text[low:high]))
+        # "ref_4111…" and "INV_…": an underscore joins a label to a number, so it separates words here.
+        return _CONTEXT_TOKEN.findall(fold_text(text[low:high]).replace("_", " "))
 
     @property
     def content_words(self) -> list[bool]:

@@ -1,9 +1,11 @@
 """Text normalization before matching, with an exact map from normalized offsets back to the original text.
 
 Every Unicode decimal digit (full-width, Arabic-Indic, Devanagari, …) becomes its ASCII digit, full-width ASCII
-letters and punctuation become ASCII, and zero-width characters (which people and copy-paste put inside numbers)
-are dropped. Each kept character maps to exactly one original character, so a span in the normalized text maps
-back to an exact span of the ORIGINAL text.
+letters and punctuation become ASCII, and every character most viewers do not show is dropped: zero-width and
+other format characters (Cf), control characters other than TAB, CR and LF (NUL included), and combining marks
+(Mn, Me). People, copy-paste and hostile senders put those inside numbers; none of them can end a number. Each kept
+character maps to exactly one original character, so a span in the normalized text maps back to an exact span of
+the ORIGINAL text.
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ ZERO_WIDTH_CHARACTERS: Final = frozenset(
         "\ufeff",  # zero width no-break space / byte order mark
     }
 )
+#: ASCII and Latin-1 control characters (TAB, LF and CR stay: they separate words and lines).
+_CONTROL_CHARACTERS: Final = frozenset(
+    chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]
+)
+_LOW_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad]")
+#: Unicode categories of characters that are dropped wherever they are.
+_INVISIBLE_CATEGORIES: Final = frozenset({"Cf", "Mn", "Me", "Cc"})
 
 
 @cache
@@ -64,9 +73,20 @@ def _translation_table() -> Mapping[int, str]:
 
 
 @cache
+def _invisible_characters() -> frozenset[str]:
+    """Every character normalization drops: the zero-width set, controls, format characters, combining marks."""
+    found = {
+        chr(code_point)
+        for code_point in range(0x100, sys.maxunicode + 1)
+        if unicodedata.category(chr(code_point)) in _INVISIBLE_CATEGORIES
+    }
+    return frozenset(found) | ZERO_WIDTH_CHARACTERS | _CONTROL_CHARACTERS | {"\u00ad"}
+
+
+@cache
 def _special_characters() -> frozenset[str]:
-    """Every character that normalization changes or drops."""
-    return frozenset(chr(code_point) for code_point in _translation_table()) | ZERO_WIDTH_CHARACTERS
+    """Every character beyond Latin-1 that normalization changes or drops."""
+    return frozenset(chr(code_point) for code_point in _translation_table()) | _invisible_characters()
 
 
 def _beyond_latin1(text: str) -> frozenset[str]:
@@ -119,24 +139,23 @@ class NormalizedText:
 
 
 def normalize_text(text: str) -> NormalizedText:
-    """Normalize ``text`` for matching; ASCII text is returned as is, without copying or an offset table."""
-    if text.isascii():
-        return NormalizedText(text, text, None)
-    # Of the Latin-1 characters only the soft hyphen changes; the others are found without a per-character loop.
-    present = _special_characters().intersection(_beyond_latin1(text))
-    if "\u00ad" in text:
-        present |= {"\u00ad"}
+    """Normalize ``text`` for matching; text with nothing to change is returned as is, without an offset table."""
+    # Controls and the soft hyphen (ASCII and Latin-1) are found by one regex; the rest without a per-character loop.
+    present = set(_LOW_CONTROL.findall(text))
+    if not text.isascii():
+        present |= _special_characters().intersection(_beyond_latin1(text))
     if not present:
         return NormalizedText(text, text, None)
     table = _translation_table()
     translated = text.translate({ord(char): table[ord(char)] for char in present if ord(char) in table})
-    if present.isdisjoint(ZERO_WIDTH_CHARACTERS):
+    dropped = _invisible_characters().intersection(present)
+    if not dropped:
         # Translation is one character for one character, so offsets are unchanged.
         return NormalizedText(text, translated, None)
     kept_chars: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(translated):
-        if char not in ZERO_WIDTH_CHARACTERS:
+        if char not in dropped:
             kept_chars.append(char)
             origin.append(index)
     return NormalizedText(text, "".join(kept_chars), tuple(origin))

@@ -215,6 +215,18 @@ class Screener:
             chat=_Conversation(conversation_id, message_id),
         )
 
+    async def carries_protected(self, text: str) -> bool:
+        """Whether ``text`` (an envelope address, a routing value: something that is used, never shown) holds a
+        number any policy protects. Raises ``DetectionError`` when that cannot be told in time (fail closed)."""
+        if _ANY_DIGIT.search(text) is None:
+            return False
+        detector = self._text.detector
+        try:
+            findings = await self._in_worker(lambda: detector.analyze(text, detector.languages[0]))
+        except TimeoutError:
+            raise DetectionError("An address could not be screened in time; the message is held.") from None
+        return bool(findings)
+
     # --- the pipeline ---------------------------------------------------------------------------------------
 
     async def _run(

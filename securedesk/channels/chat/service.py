@@ -47,6 +47,7 @@ from securedesk.channels.chat.relay import ChatRelayQueue, message_envelope, rep
 from securedesk.channels.chat.writer import ChatWriter, MessageWrite
 from securedesk.clock import Clock, utc_iso
 from securedesk.config import Settings
+from securedesk.detection.conversation import mask_trailing_fragment
 from securedesk.errors import InvalidInput, NotFound
 from securedesk.identity import Permission, Principal, SessionsEnded, require
 from securedesk.metrics import Metrics
@@ -134,10 +135,13 @@ class Room:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     timer: asyncio.TimerHandle | None = None
     busy: int = 0
+    #: Per stream, messages delivered with their trailing fragment masked because a later message may still
+    #: complete a number: message id → (the text to show once harmless, when it was sent).
+    provisional: dict[str, dict[str, tuple[str, float]]] = field(default_factory=lambda: {CUSTOMER: {}, AGENT: {}})
 
     @property
     def held(self) -> int:
-        return sum(len(holder) for holder in self.holds.values())
+        return sum(len(holder) for holder in self.holds.values()) + sum(map(len, self.provisional.values()))
 
 
 def case_summary(case: CaseRecord, *, customer_online: bool) -> dict[str, Any]:
@@ -252,8 +256,14 @@ class ChatService:
         case = await self._ensure_case(room, now)
         message_id = new_message_id()
         result = await self._screener.screen_chat(
-            scan_key(room.conversation_id, CUSTOMER), message_id, text, lang=room.lang, case_id=case.id,
-            sender=CUSTOMER, customer_id=case.customer_id, links=room.links or self._links,
+            scan_key(room.conversation_id, CUSTOMER),
+            message_id,
+            text,
+            lang=room.lang,
+            case_id=case.id,
+            sender=CUSTOMER,
+            customer_id=case.customer_id,
+            links=room.links or self._links,
         )
         await self._retract(room, CUSTOMER, result.replacements)
         screened = result.screened
@@ -267,16 +277,27 @@ class ChatService:
         if decision is Decision.BLOCK:
             await self._store_refused(room, message_id, CUSTOMER, "blocked", {"entities": dict(screened.entities)}, now)
             self.hub.to_customer(conversation, _notice("block", screened.nudge, client_id))
-            await self._deliver_all(room, room.holds[CUSTOMER].release_unless(self._pending(room, CUSTOMER)))
+            await self._release_joinless(room, CUSTOMER)
             return decision
         delivery = Delivery(
-            id=message_id, stream=CUSTOMER, text=screened.text, created_at=now, lang=screened.lang,
-            entities=screened.entities, secrets=screened.secrets,
+            id=message_id,
+            stream=CUSTOMER,
+            text=screened.text,
+            created_at=now,
+            lang=screened.lang,
+            entities=screened.entities,
+            secrets=screened.secrets,
         )
         self.hub.to_customer(
             conversation,
-            {"type": "message", "id": message_id, "sender": CUSTOMER, "text": delivery.text, "at": utc_iso(now),
-             "client_id": client_id},
+            {
+                "type": "message",
+                "id": message_id,
+                "sender": CUSTOMER,
+                "text": delivery.text,
+                "at": utc_iso(now),
+                "client_id": client_id,
+            },
         )
         if decision is Decision.DELIVER_WITH_NUDGE and screened.nudge:
             self.hub.to_customer(conversation, _notice("nudge", screened.nudge, None))
@@ -324,17 +345,20 @@ class ChatService:
             room.busy -= 1
             self._drop_if_idle(room)
 
-    async def _agent_reply(
-        self, room: Room, principal: Principal, text: str, client_id: str | None
-    ) -> ReplyOutcome:
+    async def _agent_reply(self, room: Room, principal: Principal, text: str, client_id: str | None) -> ReplyOutcome:
         case = room.case
         if case is None:  # loaded by _room for an existing case
             raise NotFound("No such case.")
         now = self._clock.now()
         message_id = new_message_id()
         result = await self._screener.screen_chat(
-            scan_key(room.conversation_id, AGENT), message_id, text, lang=room.lang, case_id=case.id,
-            sender=f"agent:{principal.name}", customer_id=case.customer_id,
+            scan_key(room.conversation_id, AGENT),
+            message_id,
+            text,
+            lang=room.lang,
+            case_id=case.id,
+            sender=f"agent:{principal.name}",
+            customer_id=case.customer_id,
         )
         await self._retract(room, AGENT, result.replacements)
         screened = result.screened
@@ -343,19 +367,31 @@ class ChatService:
             await self._store_refused(
                 room, message_id, AGENT, "held", {"held_reason": _held_reason(result)}, now, sender=principal
             )
-            return ReplyOutcome("held", message_id, notice="Your reply could not be screened and was not sent. "
-                                                            "Please try again in a moment.")
+            return ReplyOutcome(
+                "held",
+                message_id,
+                notice="Your reply could not be screened and was not sent. Please try again in a moment.",
+            )
         if decision is Decision.BLOCK:
             await self._store_refused(
                 room, message_id, AGENT, "blocked", {"entities": dict(screened.entities)}, now, sender=principal
             )
-            await self._deliver_all(room, room.holds[AGENT].release_unless(self._pending(room, AGENT)))
+            await self._release_joinless(room, AGENT)
             found = messages.describe_entities(tuple(screened.entities), "en")
-            return ReplyOutcome("blocked", message_id, notice=f"Your reply was not sent: it contained {found}, "
-                                                              "which the policy does not allow in chat.")
+            return ReplyOutcome(
+                "blocked",
+                message_id,
+                notice=f"Your reply was not sent: it contained {found}, which the policy does not allow in chat.",
+            )
         delivery = Delivery(
-            id=message_id, stream=AGENT, text=screened.text, created_at=now, lang=screened.lang,
-            entities=screened.entities, secrets=screened.secrets, sender_id=principal.staff_id,
+            id=message_id,
+            stream=AGENT,
+            text=screened.text,
+            created_at=now,
+            lang=screened.lang,
+            entities=screened.entities,
+            secrets=screened.secrets,
+            sender_id=principal.staff_id,
             sender_name=principal.name,
         )
         held = await self._route(room, delivery, hold=result.hold_fragment)
@@ -371,8 +407,10 @@ class ChatService:
         """``SessionEndListeners`` callback: close the WebSockets of sessions that ended (1008)."""
         closed = self.hub.close_sessions(event.session_keys, CLOSE_POLICY, "session ended", outcome="session_ended")
         if closed:
-            logger.info("chat.agent_sockets_closed", extra={"fields": {"staff_id": event.staff_id, "count": closed,
-                                                                       "reason": event.reason}})
+            logger.info(
+                "chat.agent_sockets_closed",
+                extra={"fields": {"staff_id": event.staff_id, "count": closed, "reason": event.reason}},
+            )
 
     async def release_due(self) -> int:
         """Deliver every held message whose time is up (the rooms' timers call this per room); how many."""
@@ -390,7 +428,7 @@ class ChatService:
                 room.timer = None
             async with room.lock:
                 for stream in (CUSTOMER, AGENT):
-                    await self._deliver_all(room, room.holds[stream].release_all())
+                    await self._deliver_all(room, stream, room.holds[stream].release_all())
         peers = self.hub.close_all(CLOSE_GOING_AWAY, "server shutting down", outcome="shutdown")
         if peers:
             with contextlib.suppress(TimeoutError):
@@ -442,8 +480,13 @@ class ChatService:
             return case
         case = await self._writer.open_case(
             CaseRecord(
-                id=room.conversation_id, reference=new_reference(), channel="chat", created_at=now, updated_at=now,
-                queue=room.queue, lang=room.lang,
+                id=room.conversation_id,
+                reference=new_reference(),
+                channel="chat",
+                created_at=now,
+                updated_at=now,
+                queue=room.queue,
+                lang=room.lang,
             ),
             lang=room.lang,
         )
@@ -466,7 +509,7 @@ class ChatService:
         """Deliver earlier held messages that nothing can join any more, then hold this one or deliver it; True
         when it was held back."""
         holder = room.holds[delivery.stream]
-        await self._deliver_all(room, holder.release_unless(self._pending(room, delivery.stream)))
+        await self._release_joinless(room, delivery.stream)
         if hold and holder.hold_seconds > 0 and not self._closing:
             holder.hold(delivery.id, delivery, delivery.text, now=delivery.created_at)
             self._arm(room)
@@ -474,9 +517,32 @@ class ChatService:
         await self._deliver(room, delivery)
         return False
 
-    async def _deliver_all(self, room: Room, released: list[Held[Delivery]]) -> None:
+    async def _release_joinless(self, room: Room, stream: str) -> None:
+        """Deliver the held messages no later message can join any more, and unmask the provisional ones."""
+        await self._deliver_all(room, stream, room.holds[stream].release_unless(self._pending(room, stream)))
+        await self._unmask_harmless(room, stream)
+
+    async def _deliver_all(self, room: Room, stream: str, released: list[Held[Delivery]]) -> None:
+        """Deliver released messages, oldest first. One whose fragment a later message may still complete (its
+        hold time is up, or an older message had to leave) leaves with that fragment masked, and is unmasked
+        once the conversation proves it harmless: nothing that may be part of a number is shown in clear."""
+        pending = set(self._pending(room, stream))
         for held in released:
-            await self._deliver(room, dataclasses.replace(held.item, text=held.text, retracted=held.retracted))
+            text = held.text
+            if held.message_id in pending and not held.retracted:
+                room.provisional[stream][held.message_id] = (text, held.item.created_at)
+                text = mask_trailing_fragment(text)
+            await self._deliver(room, dataclasses.replace(held.item, text=text, retracted=held.retracted))
+
+    async def _unmask_harmless(self, room: Room, stream: str) -> None:
+        """Show in clear the provisional messages whose fragment can no longer join a later message."""
+        provisional = room.provisional[stream]
+        if not provisional:
+            return
+        pending = set(self._pending(room, stream))
+        for message_id in [message_id for message_id in provisional if message_id not in pending]:
+            text, _ = provisional.pop(message_id)
+            await self._replace_shown(room, message_id, text, retracted=False)
 
     async def _deliver(self, room: Room, delivery: Delivery) -> None:
         """Send the redacted message, then store it (with its case's new time and its webhook entry, group-committed
@@ -497,8 +563,12 @@ class ChatService:
                 "type": "message",
                 "case": self._summary(room),
                 "message": {
-                    "id": delivery.id, "sender": delivery.stream, "sender_name": delivery.sender_name,
-                    "text": delivery.text, "at": at, "state": "delivered",
+                    "id": delivery.id,
+                    "sender": delivery.stream,
+                    "sender_name": delivery.sender_name,
+                    "text": delivery.text,
+                    "at": at,
+                    "state": "delivered",
                 },
             },
         )
@@ -510,54 +580,80 @@ class ChatService:
         envelope = None
         if self._relay is not None:
             envelope = message_envelope(
-                message_id=delivery.id, case_id=case.id, case_reference=case.reference, direction=delivery.direction,
-                sender=delivery.stream, agent=delivery.sender_name, lang=delivery.lang, text=delivery.text,
-                entities=delivery.entities, vaulted=delivery.secrets, sent_at=delivery.created_at,
+                message_id=delivery.id,
+                case_id=case.id,
+                case_reference=case.reference,
+                direction=delivery.direction,
+                sender=delivery.stream,
+                agent=delivery.sender_name,
+                lang=delivery.lang,
+                text=delivery.text,
+                entities=delivery.entities,
+                vaulted=delivery.secrets,
+                sent_at=delivery.created_at,
             )
         record = MessageRecord(
-            id=delivery.id, case_id=case.id, direction=delivery.direction, sender_kind=delivery.stream,
-            sender_id=delivery.sender_id, body=delivery.text, created_at=delivery.created_at, meta=delivery.meta(),
+            id=delivery.id,
+            case_id=case.id,
+            direction=delivery.direction,
+            sender_kind=delivery.stream,
+            sender_id=delivery.sender_id,
+            body=delivery.text,
+            created_at=delivery.created_at,
+            meta=delivery.meta(),
         )
         try:
             await self._writer.write(MessageWrite(record, CaseTouch(case.id, now, subject), envelope))
         except Exception as exc:  # delivered but not stored: say so in the log (ids only), keep the chat going
-            logger.error("chat.store_failed", extra={"fields": {"case_id": case.id, "message_id": delivery.id,
-                                                                "error": type(exc).__name__}})
+            logger.error(
+                "chat.store_failed",
+                extra={"fields": {"case_id": case.id, "message_id": delivery.id, "error": type(exc).__name__}},
+            )
 
     async def _retract(self, room: Room, stream: str, replacements: tuple[Retraction, ...]) -> None:
         """Mask the parts of a number in the earlier messages that hold them (see the module docstring)."""
         holder = room.holds[stream]
-        case = room.case
         for retraction in replacements:
-            if holder.replace(retraction.message_id, retraction.text) or case is None:
+            room.provisional[stream].pop(retraction.message_id, None)  # it was part of a number: stays masked
+            if holder.replace(retraction.message_id, retraction.text) or room.case is None:
                 continue
-            # The id comes from this conversation's own scan: replace what was shown first, then what is stored.
-            message_id = retraction.message_id
-            self.hub.to_agents(
-                room.queue, {"type": "replace", "case_id": case.id, "message_id": message_id, "text": retraction.text}
-            )
-            self.hub.to_customer(room.conversation_id, {"type": "replace", "id": message_id, "text": retraction.text})
-            stored = await self._cases.get_message(message_id)
-            if stored is None or stored.case_id != case.id:
-                logger.warning("chat.retracted_unstored", extra={"fields": {"case_id": case.id,
-                                                                            "message_id": message_id}})
-                continue
-            now = self._clock.now()
-            async with self._cases.transaction() as conn:
-                await self._cases.update_message(
-                    conn, stored.id, body=retraction.text, meta={**stored.meta, "retracted": True}
+            await self._replace_shown(room, retraction.message_id, retraction.text, retracted=True)
+
+    async def _replace_shown(self, room: Room, message_id: str, text: str, *, retracted: bool) -> None:
+        """Replace a delivered message's text: what was shown first (console, customer), then what is stored and
+        what the webhook received. ``retracted``: masked because it held part of a number; else unmasked."""
+        case = room.case
+        if case is None:
+            return
+        # The id comes from this conversation's own scan.
+        self.hub.to_agents(room.queue, {"type": "replace", "case_id": case.id, "message_id": message_id, "text": text})
+        self.hub.to_customer(room.conversation_id, {"type": "replace", "id": message_id, "text": text})
+        stored = await self._cases.get_message(message_id)
+        if stored is None or stored.case_id != case.id:
+            logger.warning("chat.replaced_unstored", extra={"fields": {"case_id": case.id, "message_id": message_id}})
+            return
+        now = self._clock.now()
+        meta = {**stored.meta, "retracted": True} if retracted else stored.meta
+        async with self._cases.transaction() as conn:
+            await self._cases.update_message(conn, stored.id, body=text, meta=meta)
+            if self._relay is not None:
+                envelope = replace_envelope(
+                    message_id=stored.id, case_id=case.id, case_reference=case.reference, text=text, replaced_at=now
                 )
-                if self._relay is not None:
-                    envelope = replace_envelope(
-                        message_id=stored.id, case_id=case.id, case_reference=case.reference, text=retraction.text,
-                        replaced_at=now,
-                    )
-                    await self._relay.enqueue(conn, envelope, case_id=case.id)
-            logger.info("chat.retracted", extra={"fields": {"case_id": case.id, "message_id": stored.id}})
+                await self._relay.enqueue(conn, envelope, case_id=case.id)
+        event = "chat.retracted" if retracted else "chat.unmasked"
+        logger.info(event, extra={"fields": {"case_id": case.id, "message_id": stored.id}})
 
     async def _store_refused(
-        self, room: Room, message_id: str, stream: str, state: str, meta: dict[str, Any], now: float,
-        *, sender: Principal | None = None,
+        self,
+        room: Room,
+        message_id: str,
+        stream: str,
+        state: str,
+        meta: dict[str, Any],
+        now: float,
+        *,
+        sender: Principal | None = None,
     ) -> None:
         """A held or blocked message: recorded (state and counts only, no content); nothing is delivered."""
         case = room.case
@@ -566,9 +662,15 @@ class ChatService:
         await self._writer.write(
             MessageWrite(
                 MessageRecord(
-                    id=message_id, case_id=case.id, direction="inbound" if stream == CUSTOMER else "outbound",
-                    sender_kind=stream, sender_id=sender.staff_id if sender else None, body="", created_at=now,
-                    state=state, meta=meta,
+                    id=message_id,
+                    case_id=case.id,
+                    direction="inbound" if stream == CUSTOMER else "outbound",
+                    sender_kind=stream,
+                    sender_id=sender.staff_id if sender else None,
+                    body="",
+                    created_at=now,
+                    state=state,
+                    meta=meta,
                 )
             )
         )
@@ -581,6 +683,9 @@ class ChatService:
             room.timer.cancel()
             room.timer = None
         deadlines = [d for d in (holder.next_deadline() for holder in room.holds.values()) if d is not None]
+        # A provisional message is unmasked once the scanner's window for its fragment has passed.
+        window = self._screener.conversations.window_seconds
+        deadlines += [sent + window + 0.001 for shown in room.provisional.values() for _, sent in shown.values()]
         if not deadlines or self._closing:
             return
         delay = max(0.0, min(deadlines) - self._clock.now())
@@ -604,7 +709,8 @@ class ChatService:
             for stream in (CUSTOMER, AGENT):
                 due = room.holds[stream].release_due(now)
                 released += len(due)
-                await self._deliver_all(room, due)
+                await self._deliver_all(room, stream, due)
+                await self._unmask_harmless(room, stream)
             self._arm(room)
         self._drop_if_idle(room)
         return released
@@ -613,8 +719,14 @@ class ChatService:
 
     def _presence_to_agents(self, room: Room) -> None:
         if room.case is not None:
-            self.hub.to_agents(room.queue, {"type": "presence", "case_id": room.case.id,
-                                            "customer_online": self.hub.customer_online(room.conversation_id)})
+            self.hub.to_agents(
+                room.queue,
+                {
+                    "type": "presence",
+                    "case_id": room.case.id,
+                    "customer_online": self.hub.customer_online(room.conversation_id),
+                },
+            )
 
     def _presence_to_customers(self, queues: frozenset[str], before: Mapping[str, int]) -> None:
         changed = {queue: self.hub.agents_online(queue) for queue in queues}

@@ -110,6 +110,12 @@ class EmailIntake:
         if original_id is not None and await self._outbox.contains(original_id, "inbound"):
             log.info("duplicate Message-ID acknowledged without queueing it again")
             return IntakeOutcome(250, "2.0.0 Already queued", duplicate=True)
+        if inbound.mail_from and await self._screener.carries_protected(inbound.mail_from):
+            # A number in the sender's address ("cust.378282246310005@example.org") must not reach the database,
+            # the relayed envelope, an auto-reply or a log: the message is taken without its envelope sender
+            # (the From header is screened with the body).
+            log.warning("the envelope sender carries a protected number: relayed without it, no auto-reply")
+            inbound = dataclasses.replace(inbound, mail_from="")
         case, customer_id = await self._open_case(inbound.mail_from)
         try:
             batch = SegmentBatch(document.segments)

@@ -1,27 +1,20 @@
 """CREDIT_CARD: ISO/IEC 7812 payment card numbers (PANs) of 12–19 digits, by issuer range, length and Luhn.
 
-Forms: contiguous, or groups joined by one separator used consistently (space, dash, dot, no-break or thin space,
-en-dash). A 4-4-4-4 (or Amex 4-6-5, Diners 4-6-4) grouping scores high; a contiguous number scores lower, and a
-13-digit number that reads as a millisecond timestamp counts only with card context. A card found inside a longer
-space-separated run (after an order number, before a CVV) scores lower, so a grouped IBAN or NIR that happens to
-contain a Luhn-valid stretch keeps its own type.
+Any layout (see ``skeleton``). A 4-4-4-4 (or Amex 4-6-5, Diners 4-6-4) grouping scores high whatever the
+separators; a number broken in two over a line scores well; a contiguous one of 15–19 digits scores well; shorter
+contiguous numbers (12–14 digits, EAN-13 barcodes look alike) and 13-digit numbers that read as millisecond
+timestamps count only with card context. A card inside a longer chain (after an order number, before a CVV)
+scores lower, so a grouped IBAN or NIR that happens to contain a Luhn-valid stretch keeps its own type.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import ClassVar, Final
 
 from stdnum import luhn
 
-from securedesk.detection.recognizers.base import Candidate, SecureDeskRecognizer
-from securedesk.detection.recognizers.digit_runs import (
-    DigitRun,
-    candidate_spans,
-    digits_in,
-    group_lengths,
-    iter_digit_runs,
-)
+from securedesk.detection.recognizers.base import EntityType, adjust_for_place
+from securedesk.detection.skeleton import BREAK, MIXED, Chain, Shape
 
 #: (brand, first digits as an inclusive range of prefixes of equal length, allowed lengths), most specific first.
 _BRANDS: Final[tuple[tuple[str, int, int, frozenset[int]], ...]] = (
@@ -91,9 +84,9 @@ def _is_standard_grouping(lengths: tuple[int, ...]) -> bool:
     return len(lengths) >= 3 and all(length == 4 for length in lengths[:-1]) and 1 <= lengths[-1] <= 4
 
 
-class CreditCardRecognizer(SecureDeskRecognizer):
+class CreditCard(EntityType):
     ENTITY: ClassVar[str] = "CREDIT_CARD"
-    REACH: ClassVar[int] = 2  # a card number is one digit run
+    LENGTHS: ClassVar[frozenset[int]] = frozenset(range(MIN_LENGTH, MAX_LENGTH + 1))
     CONTEXT: ClassVar[dict[str, tuple[str, ...]]] = {
         "en": (
             "card", "card number", "credit", "debit", "visa", "mastercard", "amex", "american express",
@@ -110,39 +103,31 @@ class CreditCardRecognizer(SecureDeskRecognizer):
         ),
     }  # fmt: skip
 
-    def find_candidates(self, text: str) -> Iterator[Candidate]:
-        for run in iter_digit_runs(text, MIN_LENGTH):
-            resume_at = run.start
-            for start, end in candidate_spans(run, MIN_LENGTH, MAX_LENGTH):
-                if start < resume_at or self._continues_a_grouping(run, start, resume_at):
-                    continue
-                digits = digits_in(text, start, end)
-                if not is_card_number(digits):
-                    continue
-                score, form = self._score(digits, group_lengths(text, start, end, run.separator))
-                if (start, end) != (run.start, run.end):
-                    # Part of a longer space-separated run: the run may be another number (a grouped IBAN or NIR).
-                    score, form = round(score - 0.2, 2), f"{form}, part of a longer run"
-                yield Candidate(start, end, score, form)
-                resume_at = end
+    def is_valid(self, compact: str) -> bool:
+        return is_card_number(compact)
 
-    def could_hold(self, digits: str, spaced: bool) -> bool:
-        return len(digits) >= MIN_LENGTH if spaced else is_card_number(digits)
+    def skip_start(self, chain: Chain, first: int, resume: int) -> bool:
+        """In "1234 5678 9012 3456" no card starts at "5678": a 4-digit group before it, not yet part of a number
+        taken, belongs to the same number."""
+        return first > resume and len(chain.texts[first - 1]) == 4
 
-    @staticmethod
-    def _continues_a_grouping(run: DigitRun, start: int, resume_at: int) -> bool:
-        """In "1234 5678 9012 3456" no card starts at "5678": a 4-digit group before it belongs to the same number."""
-        previous = [group for group in run.groups if group[1] < start and group[0] >= resume_at]
-        return bool(previous) and previous[-1][1] - previous[-1][0] == 4
-
-    @staticmethod
-    def _score(digits: str, lengths: tuple[int, ...]) -> tuple[float, str]:
+    def score(self, compact: str, shape: Shape) -> tuple[float, str] | None:
+        lengths = shape.lengths
         if len(lengths) > 1:
             if _is_standard_grouping(lengths):
-                return 0.9, "grouped"
-            return 0.65, "irregular groups"
-        if len(digits) == 13 and int(digits) in _TIMESTAMP_MS_RANGE:
-            return 0.15, "contiguous, reads as a timestamp"
-        if len(digits) >= 15:
-            return 0.75, "contiguous"
-        return 0.55, "contiguous, short"
+                score, form = 0.9, "grouped"
+            elif len(lengths) == 2 and shape.gaps <= {BREAK, MIXED}:
+                score, form = 0.7, "broken over lines"
+            elif shape.uniform_gaps:
+                score, form = 0.6, "irregular groups"
+            else:
+                score, form = 0.45, "irregular groups, mixed separators"
+        elif len(compact) == 13 and int(compact) in _TIMESTAMP_MS_RANGE:
+            score, form = 0.15, "contiguous, reads as a timestamp"
+        elif len(compact) >= 15:
+            score, form = 0.75, "contiguous"
+        elif len(compact) == 14:
+            score, form = 0.55, "contiguous, 14 digits"
+        else:
+            score, form = 0.45, "contiguous, 12 or 13 digits"  # EAN-13 barcodes and other ids look alike
+        return adjust_for_place(score, form, shape)

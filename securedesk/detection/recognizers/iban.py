@@ -1,7 +1,10 @@
-"""IBAN_CODE: International Bank Account Numbers, grouped by four or contiguous, any case.
+"""IBAN_CODE: International Bank Account Numbers, in any layout and any case.
 
 Validated with python-stdnum: ISO 7064 mod 97-10 check digits and the country's registered BBAN structure, which
-fixes the length per country (GB 22, FR 27, SE 24, …).
+fixes the length per country (GB 22, FR 27, SE 24, …). An IBAN starts with letters, so it is read off the
+skeleton's text rather than its digit chains: from each country code and check digits, letters and digits are
+taken across the same gaps as a digit chain's (spaces, dashes, line breaks and quote prefixes, markup) until the
+country's length is reached.
 """
 
 from __future__ import annotations
@@ -15,14 +18,13 @@ from typing import ClassVar, Final
 from stdnum import numdb
 from stdnum.iso7064 import mod_97_10
 
-from securedesk.detection.recognizers.base import Candidate, SecureDeskRecognizer
-from securedesk.detection.recognizers.digit_runs import stands_alone
+from securedesk.detection.recognizers.base import Candidate, EntityType
+from securedesk.detection.skeleton import Shape, Skeleton, gap_at
 
 MIN_LENGTH: Final = 15
 MAX_LENGTH: Final = 34
-# \b (not a lookbehind) lets the regex engine skip ahead quickly; stands_alone() checks the rest.
-_IBAN: Final = re.compile(r"\b[A-Za-z]{2}[0-9]{2}(?:[ \u00a0\u2009\u202f-]?[A-Za-z0-9]){11,30}")
-
+_START: Final = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}")
+_ALNUM: Final = re.compile(r"[A-Za-z0-9]+")
 
 _BBAN_PART: Final = re.compile(r"(\d+)!([nac])")
 _BBAN_CLASS: Final = {"n": "[0-9]", "a": "[A-Z]", "c": "[A-Za-z0-9]"}
@@ -59,15 +61,13 @@ def is_valid_iban(compact: str) -> bool:
     ISO 7064 mod 97-10 check digits (python-stdnum)."""
     entry = _REGISTRY.get(compact[:2])
     return (
-        entry is not None
-        and entry[1].fullmatch(compact) is not None
-        and mod_97_10.is_valid(compact[4:] + compact[:4])
+        entry is not None and entry[1].fullmatch(compact) is not None and mod_97_10.is_valid(compact[4:] + compact[:4])
     )
 
 
-class IbanRecognizer(SecureDeskRecognizer):
+class Iban(EntityType):
     ENTITY: ClassVar[str] = "IBAN_CODE"
-    REACH: ClassVar[int] = 44  # up to 34 characters in groups of four (42 with spaces) around the account number
+    LENGTHS: ClassVar[frozenset[int]] = frozenset(range(MIN_LENGTH, MAX_LENGTH + 1))
     CONTEXT: ClassVar[dict[str, tuple[str, ...]]] = {
         "en": ("iban", "bank", "account", "bank account", "transfer", "wire", "refund", "bic", "swift"),
         "fr": ("iban", "rib", "compte", "compte bancaire", "banque", "virement", "remboursement", "bic"),
@@ -76,41 +76,51 @@ class IbanRecognizer(SecureDeskRecognizer):
     # An IBAN is never an order or invoice number: its checksum and structure already say what it is.
     NEGATIVE_CONTEXT: ClassVar[tuple[str, ...]] = ()
 
-    def find_candidates(self, text: str) -> Iterator[Candidate]:
+    def is_valid(self, compact: str) -> bool:
+        return is_valid_iban(compact)
+
+    def score(self, compact: str, shape: Shape) -> tuple[float, str] | None:
+        return (0.9, "grouped") if len(shape.lengths) > 1 else (0.85, "contiguous")
+
+    def candidates(self, skeleton: Skeleton) -> Iterator[Candidate]:
+        text = skeleton.text
         position = 0
-        while (match := _IBAN.search(text, position)) is not None:
-            candidate = self._at(text, match.start(), match.end())
-            if candidate is not None:
-                yield candidate
-                position = candidate.end
+        while (match := _START.search(text, position)) is not None:
+            found = self._at(text, match.start())
+            if found is not None:
+                yield found
+                position = found.end
             else:
-                # The match may have run on into the next IBAN ("… 0120 Kontonummer FR80 …"): look again inside it.
                 position = match.start() + 1
 
     @staticmethod
-    def _at(text: str, start: int, end: int) -> Candidate | None:
-        """The IBAN starting at ``start``: the match may run on into the next words ("… 7654 32 thanks"), so it is
-        cut where the country's registered length ends, which must be a group boundary."""
+    def _at(text: str, start: int) -> Candidate | None:
+        """The IBAN starting at ``start``: alphanumeric groups across gaps until the country's length; the last
+        group must end exactly there (an IBAN is one token: "FR76…189abc" is not one)."""
         length = iban_length(text[start : start + 2])
         if length is None:
             return None
-        raw = text[start:end]
-        separators = [char for char in raw if not char.isalnum()]
+        pieces: list[str] = []
         taken = 0
-        for index, char in enumerate(raw):
-            if char.isalnum():
-                taken += 1
-                if taken == length:
-                    cut = index + 1
-                    break
-            elif char != separators[0]:
-                return None  # a second kind of separator before the end: not one IBAN written consistently
-        else:
+        position = start
+        groups = 0
+        while taken < length:
+            group = _ALNUM.match(text, position)
+            if group is None:
+                return None
+            pieces.append(group.group())
+            taken += len(group.group())
+            groups += 1
+            position = group.end()
+            if taken >= length:
+                break
+            following = gap_at(text, position)
+            if following is None:
+                return None
+            position = following
+        if taken != length:
             return None
-        if cut < len(raw) and raw[cut].isalnum():
+        compact = "".join(pieces).upper()
+        if not is_valid_iban(compact):
             return None
-        compact = "".join(char for char in raw[:cut] if char.isalnum()).upper()
-        if not is_valid_iban(compact) or not stands_alone(text, start, start + cut):
-            return None
-        grouped = cut != len(compact)
-        return Candidate(start, start + cut, 0.9 if grouped else 0.85, "grouped" if grouped else "contiguous")
+        return Candidate(start, position, 0.9 if groups > 1 else 0.85, "grouped" if groups > 1 else "contiguous")

@@ -1,27 +1,22 @@
 """SE_PERSONNUMMER: Swedish personnummer and samordningsnummer (day of birth + 60), 10 or 12 digits.
 
-Forms: YYMMDD-NNNN, YYMMDD+NNNN (100 years or older), YYYYMMDD-NNNN, YYYYMMDDNNNN, YYMMDDNNNN. The date must
-exist (29 February only in a leap year), the last ten digits must pass Luhn. A bare 10-digit number starting with
-0 could be a phone number ("0701234567") and counts only with context.
+Every legal layout: YYMMDD-NNNN, YYMMDD+NNNN (aged 100 or more), YYYYMMDD-NNNN, YYYYMMDDNNNN, YYMMDDNNNN, and
+the same with a space, plus other groupings with context. The date must exist (29 February only in a leap year;
+the century is 18, 19 or 20), and the last ten digits must pass Luhn. Our own date rule rather than
+``stdnum.se.personnummer``: stdnum reads today's date to place a 10-digit number in a century (so its answer
+changes over time) and rejects samordningsnummer. A bare 10-digit number starting with 0 could be a phone number
+("0701234567") and counts only with context; so do layouts no personnummer uses ("070-123 45 67").
 """
 
 from __future__ import annotations
 
 import calendar
-import re
-from collections.abc import Iterator
 from typing import ClassVar, Final
 
 from stdnum import luhn
 
-from securedesk.detection.recognizers.base import Candidate, SecureDeskRecognizer
-from securedesk.detection.recognizers.digit_runs import SPACE_SEPARATORS, stands_alone
-
-_PERSONNUMMER: Final = re.compile(
-    r"(?<![\w+])(?P<century>1[89]|20)?(?P<yy>[0-9]{2})(?P<mm>0[1-9]|1[0-2])(?P<dd>[0-9]{2})"
-    r"(?P<sep>[-+\u2010\u2011\u2013\u2212 \u00a0])?(?P<serial>[0-9]{4})(?![\w])"
-)
-_DASHES: Final = frozenset("-\u2010\u2011\u2013\u2212")
+from securedesk.detection.recognizers.base import EntityType, adjust_for_place
+from securedesk.detection.skeleton import DASH, PLUS, SPACE, Shape
 
 
 def is_plausible_birth_date(century: str | None, yy: str, mm: str, dd: str) -> bool:
@@ -36,9 +31,24 @@ def is_plausible_birth_date(century: str | None, yy: str, mm: str, dd: str) -> b
     return day <= calendar.monthrange(year, month)[1]
 
 
-class SePersonnummerRecognizer(SecureDeskRecognizer):
+def is_valid_personnummer(compact: str) -> bool:
+    """True for 10 or 12 digits with a real (or coordination) birth date and a valid Luhn digit."""
+    if len(compact) not in (10, 12) or not (compact.isascii() and compact.isdigit()):
+        return False
+    century = compact[:2] if len(compact) == 12 else None
+    if century is not None and century not in ("18", "19", "20"):
+        return False
+    last_ten = compact[-10:]
+    return is_plausible_birth_date(century, last_ten[:2], last_ten[2:4], last_ten[4:6]) and luhn.is_valid(last_ten)
+
+
+#: 10-digit Unix timestamps in seconds, 2001-09-09 to 2036-07-18: log lines are full of them.
+_UNIX_SECONDS: Final = range(1_000_000_000, 2_100_000_000)
+
+
+class SePersonnummer(EntityType):
     ENTITY: ClassVar[str] = "SE_PERSONNUMMER"
-    REACH: ClassVar[int] = 2  # a personnummer is one digit run (its "+" included)
+    LENGTHS: ClassVar[frozenset[int]] = frozenset({10, 12})
     CONTEXT: ClassVar[dict[str, tuple[str, ...]]] = {
         "en": (
             "personnummer", "personal identity number", "personal number", "swedish id", "swedish", "sweden",
@@ -51,35 +61,28 @@ class SePersonnummerRecognizer(SecureDeskRecognizer):
         ),
     }  # fmt: skip
 
-    def could_hold(self, digits: str, spaced: bool) -> bool:
-        if spaced:
-            return len(digits) >= 10
-        if len(digits) not in (10, 12):
-            return False
-        century = digits[:2] if len(digits) == 12 else None
-        last_ten = digits[-10:]
-        return is_plausible_birth_date(century, last_ten[:2], last_ten[2:4], last_ten[4:6]) and luhn.is_valid(last_ten)
+    def is_valid(self, compact: str) -> bool:
+        return is_valid_personnummer(compact)
 
-    def find_candidates(self, text: str) -> Iterator[Candidate]:
-        for match in _PERSONNUMMER.finditer(text):
-            century, separator = match.group("century"), match.group("sep")
-            if not is_plausible_birth_date(century, match.group("yy"), match.group("mm"), match.group("dd")):
-                continue
-            last_ten = match.group("yy") + match.group("mm") + match.group("dd") + match.group("serial")
-            if not luhn.is_valid(last_ten):
-                continue
-            start, end = match.span()
-            if not stands_alone(text, start, end):
-                continue
-            if separator == "+" or (separator is not None and separator in _DASHES):
-                score, form = (0.85, "YYYYMMDD-NNNN") if century else (0.75, "YYMMDD-NNNN")
-            elif separator is not None and separator in SPACE_SEPARATORS:
-                score, form = 0.45, "YYMMDD NNNN"
-            elif century:
-                score, form = 0.55, "YYYYMMDDNNNN"
-            elif match.group("yy")[0] != "0":
-                score, form = 0.5, "YYMMDDNNNN"
-            else:
-                # Born 2000–2009, or a Swedish phone number ("0701234567"): only with context.
-                score, form = 0.4, "YYMMDDNNNN starting with 0"
-            yield Candidate(start, end, score, form)
+    def score(self, compact: str, shape: Shape) -> tuple[float, str] | None:
+        lengths, gaps = shape.lengths, shape.gaps
+        long_form = len(compact) == 12
+        if lengths in ((6, 4), (8, 4)) and gaps <= {DASH, PLUS}:
+            score, form = (0.85, "YYYYMMDD-NNNN") if long_form else (0.75, "YYMMDD-NNNN")
+        elif lengths in ((6, 4), (8, 4)) and gaps == {SPACE}:
+            score, form = (0.5, "YYYYMMDD NNNN") if long_form else (0.45, "YYMMDD NNNN")
+        elif lengths in ((6, 4), (8, 4)):
+            score, form = 0.45, "YYMMDD NNNN, other separator"
+        elif lengths == (12,):
+            score, form = 0.55, "YYYYMMDDNNNN"
+        elif lengths == (10,) and int(compact) in _UNIX_SECONDS:
+            score, form = 0.3, "YYMMDDNNNN, reads as a Unix timestamp"
+        elif lengths == (10,) and compact[0] != "0":
+            score, form = 0.5, "YYMMDDNNNN"
+        elif lengths == (10,):
+            score, form = 0.4, "YYMMDDNNNN starting with 0"  # born 2000–2009, or a Swedish phone number
+        elif len(lengths) == 4 and lengths[:3] in ((4, 2, 2), (2, 2, 2)):
+            score, form = 0.45, "YYYY-MM-DD-NNNN"
+        else:
+            score, form = 0.3, "other grouping"
+        return adjust_for_place(score, form, shape)

@@ -33,7 +33,7 @@ def test_scan_jsonl_contract_and_bad_lines() -> None:
         json.dumps({"id": 10, "text": "x", "lang": "en-4111-1111-1111-1111"}),
         json.dumps({"id": 11, "text": "carte ４１１１\u200b1111 1111 1111", "lang": "fr"}, ensure_ascii=False),
     ]
-    data = "\n".join(lines).encode() + b"\n\xff\xfe{}\n" + json.dumps({"id": None, "text": "SSN 078-05-1120"}).encode()
+    data = "\n".join(lines).encode() + b"\n\xff\xfe{}\n" + json.dumps({"id": None, "text": "SSN 536-22-1234"}).encode()
     result = run("scan", "--jsonl", stdin=data)
     out = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert out == [
@@ -46,7 +46,7 @@ def test_scan_jsonl_contract_and_bad_lines() -> None:
         },
         {"id": 6, "findings": [{"type": "SE_PERSONNUMMER", "start": 21, "end": 31, "score": 0.85}]},
         {"id": 9, "findings": []},
-        {"id": 11, "findings": [{"type": "CREDIT_CARD", "start": 6, "end": 25, "score": 1.0}]},
+        {"id": 11, "findings": [{"type": "CREDIT_CARD", "start": 6, "end": 25, "score": 0.95}]},
         {"id": None, "findings": [{"type": "US_SSN", "start": 4, "end": 15, "score": 1.0}]},
     ]
     errors = result.stderr.decode().splitlines()
@@ -138,10 +138,9 @@ def test_sample_chat_redacts_every_number() -> None:
         "Hi, I was charged twice. My card is [CARD •••• 1111], [EXPIRY removed], [CVV removed].",
         "Bonjour, mon numéro de sécurité sociale est [FR_NIR •••• 4528], pouvez-vous vérifier ?",
         "Hej! Mitt personnummer är [PERSONNUMMER •••• 9876] och kortnummer [CARD •••• 4444].",
-        "Please refund to IBAN [IBAN •••• 5432]. My SSN is [SSN •••• 1120].",
+        "Please refund to IBAN [IBAN •••• 5432]. My SSN is [SSN •••• 1234].",
         "Order 123456789012 shipped on 2024-05-01 at 1714557600000; call me on +33 6 12 34 56 78.",
         "Pasted from my banking app: [CARD •••• 0005] ([EXPIRY removed]), and again [CARD •••• 0005].",
         "Carte bancaire [CARD •••• 0063], [CVV removed]. Ma fille est née à Ajaccio : [FR_NIR •••• 0443].",
-        "Mitt samordningsnummer är [PERSONNUMMER •••• 9873], ring mig på 070-123 45 67. "
-        "Faktura 2024-000123456, tack!",
+        "Mitt samordningsnummer är [PERSONNUMMER •••• 9873], ring mig på 070-123 45 67. Faktura 2024-000123456, tack!",
     ]

@@ -11,6 +11,7 @@ from securedesk.detection.conversation import (
     FragmentPart,
     find_head,
     find_tail,
+    mask_trailing_fragment,
 )
 from securedesk.detection.normalization import normalize_text
 from securedesk.errors import ConfigError
@@ -43,11 +44,11 @@ def send(
         ("(4111 1111", "4111 1111"),
         ("ref 12 4111", "12 4111"),
         ("mixed 4111-1111 2222", "4111-1111 2222"),
-        ("ok 7", None),  # one digit is no fragment
+        ("ok 7", "7"),  # one digit may begin a NIR ("2 05 05 …")
         ("order 4111 1111 shipped", None),  # a word after: no tail
         ("call +46 70 123", None),  # a phone number's country code glues it
         ("abc4111 1111", "1111"),  # "abc4111" is one token: only the free group is a tail
-        ("4111-1111-", None),
+        ("4111-1111-", "4111-1111"),  # the next message continues after the dash
         ("1234 5678 9012 3456 7890", None),  # 20 digits: a whole number, not a fragment
     ],
 )
@@ -168,7 +169,7 @@ def test_fragment_spans_point_into_the_original_text(detector: Detector, clock: 
         ["0701234567", "0707654321"],  # two phone numbers: no valid number across them
         ["Room 4111 1111", "1111 1112"],  # fails Luhn
         ["I paid 1200", "and then 500"],
-        ["4111 1111", "hmm wait", "1111 1111"],  # a message between breaks the chain
+        ["4111 1111", "I am looking for the rest of my card number now", "1111 1111"],  # a sentence breaks the chain
         ["4111 1111", "1111 and", "1111 1111"],  # a middle message must be digits only
         ["ticket 4111 1111 1111 1111", "1234"],  # a whole card plus a new group: nothing crosses the boundary
         ["it costs 41", "11 11"],  # too short for anything
@@ -261,3 +262,42 @@ def test_which_messages_to_hold_back(text: str, hold: bool, detector: Detector, 
 def test_bounds_must_make_sense(kwargs: dict[str, float], detector: Detector, clock: FixedClock) -> None:
     with pytest.raises(ConfigError):
         scanner(detector, clock, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("messages", "entity", "digits"),
+    [
+        (["4111 1111", "hmm wait", "1111 1111"], "CREDIT_CARD", "4111111111111111"),  # small talk between
+        (["4111 1111", "ok", "un instant", "1111 1111"], "CREDIT_CARD", "4111111111111111"),
+        (["my ssn is 123-45", "6789"], "US_SSN", "123456789"),  # SSNs are joined too
+        (["personnummer 811218", "9876"], "SE_PERSONNUMMER", "8112189876"),
+        (["personnummer 19811218-", "9876"], "SE_PERSONNUMMER", "198112189876"),
+        (["IBAN FR76 3000 6000 0112", "3456 7890 189"], "IBAN_CODE", "FR7630006000011234567890189"),
+        (["IBAN", "FR76 3000 6000", "0112 3456", "7890 189"], "IBAN_CODE", "FR7630006000011234567890189"),
+    ],
+)
+def test_every_type_is_joined_across_messages(
+    detector: Detector, clock: FixedClock, messages: list[str], entity: str, digits: str
+) -> None:
+    results = send(scanner(detector, clock), messages)
+    assert [(found[0][0], found[0][1]) for found, _ in results if found] == [(entity, digits)]
+
+
+def test_small_talk_keeps_the_fragment_pending(detector: Detector, clock: FixedClock) -> None:
+    scan = scanner(detector, clock)
+    send(scan, ["4111 1111", "wait"])
+    assert scan.pending_message_ids("c1") == ("m1",)
+    clock.advance(121)
+    assert scan.pending_message_ids("c1") == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("my card is 4111 1111", "my card is •••• ••••"),
+        ("IBAN FR76 3000", "IBAN •••• ••••"),
+        ("no fragment here", "no fragment here"),
+    ],
+)
+def test_mask_trailing_fragment(text: str, masked: str) -> None:
+    assert mask_trailing_fragment(text) == masked

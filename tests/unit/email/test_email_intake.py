@@ -42,9 +42,7 @@ async def make_intake(
     """``make_intake(policy_path=…, screener_class=…, **settings_changes)``: an intake on the real screening stack."""
     built: list[Screening] = []
 
-    async def make(
-        policy_path: Path | None = None, screener_class: type = RaisingScreener, **changes: object
-    ) -> Parts:
+    async def make(policy_path: Path | None = None, screener_class: type = RaisingScreener, **changes: object) -> Parts:
         configured = settings.replace(mime_max_depth=3, **changes)
         extra = {} if policy_path is None else {"policy_path": policy_path}
         screening = await open_screening(
@@ -53,8 +51,13 @@ async def make_intake(
         built.append(screening)
         woken: list[int] = []
         intake = EmailIntake(
-            settings=configured, screener=screening.screener, cases=SqliteCaseRepository(db),
-            outbox=SqliteOutboxRepository(db), policy=screening.policy, clock=clock, encryptor=screening.vault,
+            settings=configured,
+            screener=screening.screener,
+            cases=SqliteCaseRepository(db),
+            outbox=SqliteOutboxRepository(db),
+            policy=screening.policy,
+            clock=clock,
+            encryptor=screening.vault,
             on_queued=lambda: woken.append(1),
         )
         return Parts(intake, screening, woken)
@@ -89,16 +92,15 @@ async def test_deliver_with_nudge_queues_message_and_one_auto_reply_per_hour(
     clock.advance(2)
     await parts.intake.accept(inbound("<3@x>"))
     assert await rows(db, "SELECT kind, count(*) FROM outbox GROUP BY kind ORDER BY kind") == [
-        ("autoreply", 2), ("inbound", 3)
+        ("autoreply", 2),
+        ("inbound", 3),
     ]
     assert parts.woken == [1, 1, 1]
     # One screening event per message, on the message's own case (types and counts only).
     events = await rows(
         db, "SELECT a.action, a.channel, a.reason FROM audit_events a JOIN cases c ON c.id = a.target ORDER BY seq"
     )
-    assert events == [
-        ("screening.redact", "email", "decision=deliver_with_nudge; CREDIT_CARD=1; actions=redact")
-    ] * 3
+    assert events == [("screening.redact", "email", "decision=deliver_with_nudge; CREDIT_CARD=1; actions=redact")] * 3
     [(body, meta)] = await rows(db, "SELECT body, meta FROM messages WHERE body LIKE '%' LIMIT 1")
     assert body == "card [CARD •••• 1111]\n"
     assert json.loads(str(meta))["decision"] == "deliver_with_nudge"
@@ -200,3 +202,24 @@ async def test_cases_left_unfinished_by_a_killed_process_are_removed_before_mail
     assert await parts.intake.discard_unfinished() == 2
     assert set(await rows(db, "SELECT reference FROM cases")) == {("SD-CHAT",), (done.case_reference,)}
     assert await parts.intake.discard_unfinished() == 0
+
+
+async def test_a_number_in_the_sender_address_reaches_no_store_no_envelope_and_no_auto_reply(
+    make_intake: MakeIntake, db: Database
+) -> None:
+    parts = await make_intake()
+    address = "cust.378282246310005@example.org"
+    msg = EmailMessage()
+    msg["From"] = address
+    msg["Subject"] = "my order"
+    msg["Message-ID"] = "<addr@x>"
+    msg.set_content(f"card {VISA}\n")
+    outcome = await parts.intake.accept(InboundEmail(address, ("support@support.securedesk.test",), msg.as_bytes()))
+
+    assert (outcome.code, outcome.decision) == (250, Decision.DELIVER_WITH_NUDGE)
+    assert await rows(db, "SELECT kind, mail_from FROM outbox ORDER BY kind") == [("inbound", "")]
+    assert await rows(db, "SELECT count(*) FROM customers") == [(0,)]
+    stored = []
+    for table in ("outbox", "messages", "cases"):
+        stored += [str(row) for row in await rows(db, f"SELECT * FROM {table}")]  # noqa: S608
+    assert "378282246310005" not in "\n".join(stored)

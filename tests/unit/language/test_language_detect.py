@@ -25,7 +25,7 @@ def detector() -> LanguageDetector:
     [
         # English
         ("Hi, I was charged twice. My card is 4111 1111 1111 1111, exp 12/29, cvv 737.", "en"),
-        ("Please refund to IBAN GB82 WEST 1234 5698 7654 32. My SSN is 078-05-1120.", "en"),
+        ("Please refund to IBAN GB82 WEST 1234 5698 7654 32. My SSN is 536-22-1234.", "en"),
         ("my card number is 5555555555554444 can u check", "en"),
         ("Thanks!", "en"),
         ("Hello?", "en"),
