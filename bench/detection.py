@@ -20,20 +20,27 @@ messages per CPU second on one thread. Accuracy is scored at the threshold, and 
 AnalyzerEngine threshold is 0: it returns every result). The closing lines compare with the issue's targets;
 the exit status is 0 either way: this measures, it does not gate.
 
+Then the adversarial corpus of tests/vectors/detection (recall and precision per type, ours and stock), a bare
+compiled-regex digit scan with Luhn as the floor for speed, and dense-digit texts of 10 KB to 10 MB to show cost
+linear in input size.
+
 Usage: .venv/bin/python bench/detection.py [--quick] [--seed N] [--messages N]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import random
+import re
 import statistics
 import string
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import spacy
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
@@ -51,6 +58,8 @@ from stdnum.fr import nir as stdnum_nir
 
 from securedesk.detection import DEFAULT_SCORE_THRESHOLD, ENTITY_TYPES, Detector
 from securedesk.detection.nlp import LightweightNlpEngine
+
+VECTORS = Path(__file__).parents[1] / "tests" / "vectors" / "detection"
 
 LANGUAGES = ("en", "fr", "sv")
 STOCK_ENTITIES = ["CREDIT_CARD", "US_SSN", "IBAN_CODE", "SE_PERSONNUMMER"]
@@ -386,6 +395,57 @@ def stock_engine(nlp_engine: NlpEngine) -> Callable[[str, str], Predictions]:
     return analyze
 
 
+#: The bare baseline: one compiled regex for 12–19 digits with optional single separators, then Luhn.
+_BARE_DIGITS = re.compile(r"(?<![0-9])[0-9](?:[ \-.]?[0-9]){11,18}(?![0-9])")
+
+
+def bare_regex_engine() -> Callable[[str, str], Predictions]:
+    """A bare checksum scanner with no layout rules: what "within 3x of a compiled-regex digit scan" compares to."""
+
+    def analyze(text: str, lang: str) -> Predictions:
+        found = []
+        for match in _BARE_DIGITS.finditer(text):
+            digits = re.sub(r"[^0-9]", "", match.group())
+            if luhn.is_valid(digits):
+                found.append(("CREDIT_CARD", match.start(), match.end(), 1.0))
+        return found
+
+    return analyze
+
+
+def corpus_scores(analyze: Callable[[str, str], Predictions]) -> dict[str, tuple[int, int, int]]:
+    """(true positives, false negatives, false positives) per type on tests/vectors/detection at the threshold."""
+    counts = {entity: [0, 0, 0] for entity in ENTITY_TYPES}
+    for name in ("positives", "negatives"):
+        with (VECTORS / f"{name}.jsonl").open(encoding="utf-8") as lines:
+            for line in lines:
+                vector = json.loads(line)
+                found = {(e, a, b) for e, a, b, score in analyze(vector["text"], vector["lang"])
+                         if score >= DEFAULT_SCORE_THRESHOLD and e in counts}  # fmt: skip
+                expected = {tuple(item) for item in vector["expected"]}
+                for entity, _, _ in expected & found:
+                    counts[entity][0] += 1
+                for entity, _, _ in expected - found:
+                    counts[entity][1] += 1
+                for entity, _, _ in found - expected:
+                    counts[entity][2] += 1
+    return {entity: (tp, fn, fp) for entity, (tp, fn, fp) in counts.items()}
+
+
+def dense_digits(size: int, seed: int) -> str:
+    """``size`` characters of card numbers, order numbers and phone numbers, nothing else: the worst case."""
+    rng = random.Random(seed)
+    pieces: list[str] = []
+    total = 0
+    while total < size:
+        body = "4" + "".join(rng.choice(string.digits) for _ in range(14))
+        number = body + str(luhn.calc_check_digit(body))
+        piece = rng.choice((" ".join(number[i : i + 4] for i in range(0, 16, 4)), number, str(rng.getrandbits(40))))
+        pieces.append(piece)
+        total += len(piece) + 1
+    return " ".join(pieces)[:size]
+
+
 class BlankSpacyNlpEngine(SpacyNlpEngine):  # type: ignore[misc]
     """The no-download setup the issue names: spacy.blank pipelines, lower-cased words as lemmas (a blank
     pipeline has no lemmatizer, and presidio's context enhancer needs lemmas)."""
@@ -504,6 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kilobyte = build_kilobyte_messages(args.seed, kilobyte_count)
     engines = [
         ("securedesk Detector", securedesk_engine()),
+        ("bare regex + Luhn", bare_regex_engine()),
         ("stock, same NLP", stock_engine(LightweightNlpEngine(LANGUAGES))),
         ("stock, spaCy blank", stock_engine(BlankSpacyNlpEngine(LANGUAGES))),
     ]
@@ -537,10 +598,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ours_weak = [securedesk_engine(min_score=0.0)(m.text, m.lang) for m in messages]  # not timed
     ours_scores = score(messages, runs[0].predictions, DEFAULT_SCORE_THRESHOLD)
     ours_any = score(messages, ours_weak, 0.0)
-    stock_scores = score(messages, runs[1].predictions, DEFAULT_SCORE_THRESHOLD)
-    stock_any = score(messages, runs[1].predictions, 0.0)
-    speedup = runs[0].throughput / runs[1].throughput
-    speedup_blank = runs[0].throughput / runs[2].throughput
+    stock_scores = score(messages, runs[2].predictions, DEFAULT_SCORE_THRESHOLD)
+    stock_any = score(messages, runs[2].predictions, 0.0)
+    speedup = runs[0].throughput / runs[2].throughput
+    speedup_blank = runs[0].throughput / runs[3].throughput
+    regex_ratio = runs[1].throughput / runs[0].throughput
     print(f"{'':<24}{'found (score >= ' + str(DEFAULT_SCORE_THRESHOLD) + ')':^32}  {'any score':^32}")
     print(
         f"{'entity':<17}{'labels':>7}{'ours R':>8}{'ours P':>8}{'stock R':>8}{'stock P':>8}  "
@@ -556,13 +618,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     same = all(
         sorted(p[:3] for p in a if p[3] >= DEFAULT_SCORE_THRESHOLD)
         == sorted(p[:3] for p in b if p[3] >= DEFAULT_SCORE_THRESHOLD)
-        for a, b in zip(runs[1].predictions, runs[2].predictions, strict=True)
+        for a, b in zip(runs[2].predictions, runs[3].predictions, strict=True)
     )
     print(
         "(R recall, P precision. Stock's AnalyzerEngine returns every result by default (threshold 0): 'any score'"
         " is stock as shipped. Stock on blank spaCy pipelines finds "
         + ("exactly the same at the threshold.)" if same else "slightly different things at the threshold.)")
     )
+    print()
+
+    print("Adversarial corpus (tests/vectors/detection: every rendering, hard negatives), at the threshold:")
+    print(f"{'entity':<17}{'labels':>7}{'ours R':>9}{'ours P':>9}{'stock R':>9}{'stock P':>9}")
+    ours_corpus = corpus_scores(securedesk_engine())
+    stock_corpus = corpus_scores(stock_engine(LightweightNlpEngine(LANGUAGES)))
+    corpus_ok = True
+    for entity in ENTITY_TYPES:
+        (otp, ofn, ofp), (stp, sfn, sfp) = ours_corpus[entity], stock_corpus[entity]
+        recall, precision = otp / max(1, otp + ofn), otp / max(1, otp + ofp)
+        corpus_ok = corpus_ok and recall >= 0.995 and precision >= 0.99
+        print(
+            f"{entity:<17}{otp + ofn:>7}{recall:>9.4f}{precision:>9.4f}"
+            f"{stp / max(1, stp + sfn):>9.4f}{stp / max(1, stp + sfp):>9.4f}"
+        )
+    print()
+
+    print("Dense digits (card numbers, order numbers, phone numbers only), one analyze() call each:")
+    print(f"{'size':>8}{'seconds':>10}{'µs per KB':>11}{'findings':>10}")
+    detector = Detector.create(LANGUAGES)
+    per_kb = []
+    sizes = (10_000, 100_000, 1_000_000) if args.quick else (10_000, 100_000, 1_000_000, 10_000_000)
+    for size in sizes:
+        text = dense_digits(size, args.seed)
+        started = time.process_time()
+        found = detector.analyze(text, "en")
+        elapsed = time.process_time() - started
+        per_kb.append(elapsed / (size / 1000))
+        print(f"{size // 1000:>6} KB{elapsed:>10.3f}{per_kb[-1] * 1e6:>11.0f}{len(found):>10}")
+    linear = max(per_kb) <= 2.0 * min(per_kb)
     print()
 
     kilobyte_p99_ms = kilobyte_runs[0].percentile(0.99) * 1e3
@@ -572,7 +664,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     checks = [
         (f"throughput >= 10x stock on blank spaCy pipelines ({speedup_blank:.1f}x)", speedup_blank >= 10),
         (f"throughput >= 10x stock on our own lightweight NLP engine ({speedup:.1f}x)", speedup >= 10),
+        (f"within 3x of a bare regex digit scan ({regex_ratio:.1f}x slower)", regex_ratio <= 3),
         (f"p99 < 2 ms for a 1 KB message ({kilobyte_p99_ms:.2f} ms)", kilobyte_p99_ms < 2.0),
+        ("corpus: recall >= 99.5% and precision >= 99% per type", corpus_ok),
+        (f"linear in input size (µs per KB within 2x from 10 KB to {sizes[-1] // 1_000_000} MB)", linear),
         ("recall >= stock on every entity type, found (score >= threshold)", recall_ok),
         ("recall >= stock on every entity type, any score", recall_any_ok),
     ]

@@ -22,7 +22,7 @@ from presidio_analyzer import RecognizerResult
 
 from securedesk.detection.context import ContextWordEnhancer
 from securedesk.detection.finding import Finding
-from securedesk.detection.nlp import LazyNlpArtifacts, LightweightNlpEngine
+from securedesk.detection.nlp import LazyNlpArtifacts, LightweightNlpEngine, fold_text
 from securedesk.detection.normalization import normalize_text
 from securedesk.detection.recognizers import ENTITY_REGISTRY, ENTITY_TYPES, SecureDeskRecognizer, build_recognizers
 from securedesk.detection.skeleton import Skeleton
@@ -164,15 +164,21 @@ class Detector:
         skeleton = Skeleton(normalized.text)
         recognizers = self._recognizers[language]
         scored: list[RecognizerResult] = []
+        needs_context: list[RecognizerResult] = []
         for entity in ENTITY_REGISTRY:
             if entity.ENTITY not in wanted:
                 continue
             recognizer = recognizers[entity.ENTITY]
-            for candidate in entity.candidates(skeleton):
-                scored.append(recognizer.result(candidate, candidate.start, candidate.end))
-        if scored:
+            candidates = list(entity.candidates(skeleton))
+            reach = _ContextReach(recognizer, normalized.text, many=len(candidates) > _MANY_CANDIDATES)
+            for candidate in candidates:
+                result = recognizer.result(candidate, candidate.start, candidate.end)
+                scored.append(result)
+                if reach.within(result.start, result.end):
+                    needs_context.append(result)
+        if needs_context:
             artifacts = LazyNlpArtifacts(normalized.text, language, self._nlp)
-            self._enhancer.enhance_using_context(normalized.text, scored, artifacts, list(recognizers.values()))
+            self._enhancer.enhance_using_context(normalized.text, needs_context, artifacts, list(recognizers.values()))
         findings: list[Finding] = []
         for result in scored:
             result.score = round(float(result.score), 4)  # "0.7 - 0.2" must compare as 0.5
@@ -203,6 +209,36 @@ class Detector:
                 f"Unknown entity types: {', '.join(unknown)}.", hint=f"use any of {', '.join(ENTITY_TYPES)}"
             )
         return [entity for entity in ENTITY_TYPES if entity in entities]
+
+
+#: How far context scoring can read around a candidate (``nlp._MAX_CONTEXT_SPAN``, and a word's length).
+_CONTEXT_REACH: Final = 512 + 32
+
+
+#: Beyond this many candidates of one type in a text, context words are located once in the whole text.
+_MANY_CANDIDATES: Final = 32
+
+
+class _ContextReach:
+    """Whether any context word of a recognizer stands within reach of a candidate: if none does, context scoring
+    would change nothing, and a dense text of numbers skips it for most candidates. For a few candidates each
+    window is searched; for many, the words are located once (when folding keeps offsets, as for ASCII text)."""
+
+    def __init__(self, recognizer: SecureDeskRecognizer, text: str, *, many: bool) -> None:
+        self._recognizer = recognizer
+        self._text = text
+        self._positions: list[int] | None = None
+        if many:
+            folded = fold_text(text)
+            if len(folded) == len(text):
+                self._positions = recognizer.context_positions(folded)
+
+    def within(self, start: int, end: int) -> bool:
+        low, high = max(0, start - _CONTEXT_REACH), end + _CONTEXT_REACH
+        if self._positions is None:
+            return self._recognizer.mentions_context(fold_text(self._text[low:high]))
+        index = bisect.bisect_left(self._positions, low)
+        return index < len(self._positions) and self._positions[index] < high
 
 
 #: Letters a key label leaves in a NIR's compact form ("…045CLE28" → "…04528").

@@ -74,8 +74,11 @@ def fold_text(text: str) -> str:
     return fold_word(text)
 
 
-#: Characters tokenized on each side of a result at first; doubled until enough content words are found.
+#: Characters tokenized on each side of a result at first; doubled until enough content words are found, up to
+#: ``_MAX_CONTEXT_SPAN`` (a text of digits alone has no content words: without a bound, each result would read
+#: back to the start of the text, and a dense text would cost quadratic time).
 _CONTEXT_SPAN: Final = 64
+_MAX_CONTEXT_SPAN: Final = 512
 
 
 class LazyNlpArtifacts(NlpArtifacts):
@@ -136,7 +139,7 @@ class LazyNlpArtifacts(NlpArtifacts):
                 taken += 1
                 if lemma[0].isalnum() and lemma not in stop_words and not lemma.isdigit():
                     counted += 1  # a content word (see content_words)
-            if counted == before or low == 0:
+            if counted == before or low == 0 or span >= _MAX_CONTEXT_SPAN:
                 preceding = lemmas[len(lemmas) - taken :] if taken else []
                 break
             span *= 2
@@ -151,7 +154,7 @@ class LazyNlpArtifacts(NlpArtifacts):
                 taken += 1
                 if lemma[0].isalnum() and lemma not in stop_words and not lemma.isdigit():
                     counted += 1
-            if counted == after or high == len(self._text):
+            if counted == after or high == len(self._text) or span >= _MAX_CONTEXT_SPAN:
                 following = lemmas[:taken]
                 break
             span *= 2

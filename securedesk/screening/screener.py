@@ -57,6 +57,9 @@ AUDIT_ROLE: Final = "system"
 _LOCK_STRIPES: Final = 64
 #: A decimal digit of any script (what detection's normalization turns into ASCII digits).
 _ANY_DIGIT: Final = re.compile(r"\d")
+#: Extra screening time per megabyte of text: the worst case measured (bench/detection.py, dense digits) is about
+#: 3 s per MB on one core of the 2-core reference machine; twice that leaves room for a loaded machine.
+SECONDS_PER_MEGABYTE: Final = 6.0
 
 _T = TypeVar("_T")
 
@@ -222,7 +225,9 @@ class Screener:
             return False
         detector = self._text.detector
         try:
-            findings = await self._in_worker(lambda: detector.analyze(text, detector.languages[0]))
+            findings = await self._in_worker(
+                lambda: detector.analyze(text, detector.languages[0]), limit=self._limit_for(text)
+            )
         except TimeoutError:
             raise DetectionError("An address could not be screened in time; the message is held.") from None
         return bool(findings)
@@ -254,7 +259,9 @@ class Screener:
                 # Every entity we detect holds digits (any script's): nothing to detect, no language to guess.
                 work = _Work(Analysis(*self._text.resolve_language(text, given_lang), text))
             else:
-                work = await self._in_worker(lambda: self._analyze(text, lang, channel, policy, chat))
+                work = await self._in_worker(
+                    lambda: self._analyze(text, lang, channel, policy, chat), limit=self._limit_for(text)
+                )
         except TimeoutError as exc:
             return await self._hold(HoldReason.DETECTION_TIMEOUT, exc, channel, fallback_lang, case_id, started)
         except RedactionIncomplete as exc:
@@ -388,7 +395,13 @@ class Screener:
             raise RedactionIncomplete(f"Masking a number split across messages failed ({type(exc).__name__}).") from exc
         return _Work(updated, scan, cross, retractions)
 
-    async def _in_worker(self, work: Callable[[], _T]) -> _T:
+    def _limit_for(self, text: str) -> float:
+        """The time limit for screening ``text``: ``detection_timeout_seconds``, plus ``SECONDS_PER_MEGABYTE`` for
+        each megabyte. Detection is linear in its input, so a large mail is given time in proportion, never
+        unbounded time; a text that still does not finish is held (fail closed)."""
+        return self._timeout + SECONDS_PER_MEGABYTE * len(text) / 1_000_000
+
+    async def _in_worker(self, work: Callable[[], _T], *, limit: float | None = None) -> _T:
         """Run ``work`` on a worker thread within the time limit, one job at a time.
 
         The work is pure Python (it holds the GIL), so a second job running at once would not finish sooner; it
@@ -398,7 +411,7 @@ class Screener:
         """
         loop = asyncio.get_running_loop()
         async with self._turn:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(self._timeout if limit is None else limit):
                 return await loop.run_in_executor(self._executor, work)
 
     async def _seal(

@@ -143,6 +143,7 @@ class SecureDeskRecognizer(LocalRecognizer):
         self.negative_context: tuple[str, ...] = entity_type.NEGATIVE_CONTEXT
         self.recognizer_name = f"{type(entity_type).__name__}_{supported_language}"
         self._context_pattern = _loose_pattern(entity_type.CONTEXT[supported_language])
+        self._negative_pattern = _loose_pattern(entity_type.NEGATIVE_CONTEXT)
         super().__init__(
             supported_entities=[entity_type.ENTITY],
             supported_language=supported_language,
@@ -190,6 +191,21 @@ class SecureDeskRecognizer(LocalRecognizer):
             results.append(self.result(candidate, start, end))
         return results
 
+    def context_positions(self, folded_text: str) -> list[int]:
+        """Start offsets of every context or negative word in ``folded_text``, in order."""
+        positions = [
+            match.start()
+            for pattern in (self._context_pattern, self._negative_pattern)
+            if pattern is not None
+            for match in pattern.finditer(folded_text)
+        ]
+        return sorted(positions)
+
     def mentions_context(self, folded_text: str) -> bool:
-        """True when ``folded_text`` (see ``fold_text``) contains one of this recognizer's context words."""
-        return self._context_pattern is not None and self._context_pattern.search(folded_text) is not None
+        """True when ``folded_text`` (see ``fold_text``) contains one of this recognizer's context words, or one of
+        its negative ones. Looser than the context enhancer (anywhere, words joined by any punctuation), so False
+        means context scoring cannot change the candidate's score."""
+        return any(
+            pattern is not None and pattern.search(folded_text) is not None
+            for pattern in (self._context_pattern, self._negative_pattern)
+        )
