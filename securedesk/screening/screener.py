@@ -57,9 +57,10 @@ AUDIT_ROLE: Final = "system"
 _LOCK_STRIPES: Final = 64
 #: A decimal digit of any script (what detection's normalization turns into ASCII digits).
 _ANY_DIGIT: Final = re.compile(r"\d")
-#: Extra screening time per megabyte of text: the worst case measured (bench/detection.py, dense digits) is about
-#: 3 s per MB on one core of the 2-core reference machine; twice that leaves room for a loaded machine.
-SECONDS_PER_MEGABYTE: Final = 6.0
+#: The text length ``detection_timeout_seconds`` covers; a longer text gets the limit in proportion. The worst case
+#: measured (bench/detection.py, dense digits) is about 3 s per MB on one core of the 2-core reference machine, so
+#: the default 2 s per 250,000 characters (8 s per MB) leaves room for a loaded machine.
+CHARACTERS_PER_TIMEOUT: Final = 250_000
 
 _T = TypeVar("_T")
 
@@ -396,10 +397,10 @@ class Screener:
         return _Work(updated, scan, cross, retractions)
 
     def _limit_for(self, text: str) -> float:
-        """The time limit for screening ``text``: ``detection_timeout_seconds``, plus ``SECONDS_PER_MEGABYTE`` for
-        each megabyte. Detection is linear in its input, so a large mail is given time in proportion, never
-        unbounded time; a text that still does not finish is held (fail closed)."""
-        return self._timeout + SECONDS_PER_MEGABYTE * len(text) / 1_000_000
+        """The time limit for screening ``text``: ``detection_timeout_seconds``, scaled in proportion beyond
+        ``CHARACTERS_PER_TIMEOUT`` characters. Detection is linear in its input, so a large mail is given time in
+        proportion, never unbounded time; a text that still does not finish is held (fail closed)."""
+        return self._timeout * max(1.0, len(text) / CHARACTERS_PER_TIMEOUT)
 
     async def _in_worker(self, work: Callable[[], _T], *, limit: float | None = None) -> _T:
         """Run ``work`` on a worker thread within the time limit, one job at a time.
