@@ -161,7 +161,7 @@ class Detector:
         normalized = normalize_text(text)
         if _DIGIT.search(normalized.text) is None:
             return []
-        skeleton = Skeleton(normalized.text)
+        skeleton = Skeleton(normalized.text, min_length=min(_MIN_LENGTH[entity] for entity in wanted))
         recognizers = self._recognizers[language]
         scored: list[RecognizerResult] = []
         needs_context: list[RecognizerResult] = []
@@ -210,6 +210,9 @@ class Detector:
             )
         return [entity for entity in ENTITY_TYPES if entity in entities]
 
+
+#: The fewest group characters a number of each type has (what the skeleton may skip below).
+_MIN_LENGTH: Final = {entity.ENTITY: entity.min_length for entity in ENTITY_REGISTRY}
 
 #: How far context scoring can read around a candidate (``nlp._MAX_CONTEXT_SPAN``, and a word's length).
 _CONTEXT_REACH: Final = 512 + 32

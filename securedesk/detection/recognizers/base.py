@@ -186,7 +186,7 @@ class SecureDeskRecognizer(LocalRecognizer):
             return []
         normalized = normalize_text(text)
         results = []
-        for candidate in self.entity_type.candidates(Skeleton(normalized.text)):
+        for candidate in self.entity_type.candidates(Skeleton(normalized.text, min_length=self.entity_type.min_length)):
             start, end = normalized.original_span(candidate.start, candidate.end)
             results.append(self.result(candidate, start, end))
         return results

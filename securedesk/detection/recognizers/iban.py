@@ -23,7 +23,10 @@ from securedesk.detection.skeleton import Shape, Skeleton, gap_at
 
 MIN_LENGTH: Final = 15
 MAX_LENGTH: Final = 34
-_START: Final = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}")
+#: The check digits of a possible IBAN, right after a country code that starts a token. Matched from its first
+#: digit (the regex engine skips ahead to digits in C; a pattern starting with a lookbehind is three times
+#: slower on prose): the IBAN starts two characters before the match.
+_CHECK_DIGITS: Final = re.compile(r"[0-9](?<=(?<![A-Za-z0-9])[A-Za-z]{2}[0-9])[0-9]")
 _ALNUM: Final = re.compile(r"[A-Za-z0-9]+")
 
 _BBAN_PART: Final = re.compile(r"(\d+)!([nac])")
@@ -85,13 +88,14 @@ class Iban(EntityType):
     def candidates(self, skeleton: Skeleton) -> Iterator[Candidate]:
         text = skeleton.text
         position = 0
-        while (match := _START.search(text, position)) is not None:
-            found = self._at(text, match.start())
+        while (match := _CHECK_DIGITS.search(text, position + 2)) is not None:
+            start = match.start() - 2
+            found = self._at(text, start)
             if found is not None:
                 yield found
                 position = found.end
             else:
-                position = match.start() + 1
+                position = start + 1
 
     @staticmethod
     def _at(text: str, start: int) -> Candidate | None:
