@@ -57,16 +57,27 @@ def fold_word(word: str) -> str:
     folded = word.casefold().replace("’", "'")
     if folded.isascii():
         return folded
-    # Only the non-ASCII stretches need decomposing: in French or Swedish text that is a letter here and there.
-    return _NON_ASCII.sub(_strip_accents, folded)
+    return folded.translate(_WITHOUT_ACCENTS)
 
 
-_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]+")
+class _AccentTable(dict[int, str]):
+    """``str.translate`` table: each character decomposed (NFKD) without its combining marks, worked out the first
+    time the character is seen (per character is exact: NFKD never composes, and the marks it reorders are
+    dropped)."""
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFKD", chr(code))
+        value = "".join(char for char in decomposed if not unicodedata.combining(char))
+        if len(self) < _ACCENT_TABLE_SIZE:  # bounded: a text of every code point must not grow it for ever
+            self[code] = value
+        return value
 
 
-def _strip_accents(match: re.Match[str]) -> str:
-    decomposed = unicodedata.normalize("NFKD", match.group())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+#: How many characters the accent table remembers.
+_ACCENT_TABLE_SIZE: Final = 1 << 16
+
+
+_WITHOUT_ACCENTS: Final = _AccentTable()
 
 
 def fold_text(text: str) -> str:

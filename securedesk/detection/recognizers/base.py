@@ -96,7 +96,10 @@ class EntityType(ABC):
             if chain.cumulative[-1] < low:
                 continue
             resume = 0
+            cumulative, total = chain.cumulative, chain.cumulative[-1]
             for first in range(len(chain)):
+                if total - cumulative[first] < low:
+                    break  # too few digits left in this chain for any number of this type
                 if first < resume or self.skip_start(chain, first, resume):
                     continue
                 for last in reversed(chain.ends_within(first, low, high)):
