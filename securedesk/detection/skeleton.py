@@ -98,6 +98,7 @@ _SIMPLE_GAPS: Final = {
 }
 _BREAK_CHARS: Final = frozenset("\r\n\u2028\u2029\u0085")
 _TOKEN_STOP: Final = frozenset(" \t\r\n\u00a0<>\"'()[]{}|,;")
+_TOKEN_RUN: Final = re.compile("[^" + re.escape("".join(sorted(_TOKEN_STOP))) + "]*")
 _TOKEN_LOOK: Final = 256
 _UUID: Final = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 _HEX_DIGEST: Final = re.compile(r"[0-9A-Fa-f]{24,}")
@@ -206,22 +207,26 @@ class Shape:
 class Skeleton:
     """The chains of a normalized text. Build once per text; every entity type reads the same skeleton."""
 
-    __slots__ = ("_surroundings", "chains", "text")
+    __slots__ = ("_quantities", "_surroundings", "chains", "text")
 
     def __init__(self, text: str, *, min_length: int = 1) -> None:
         """``min_length``: the fewest group characters any wanted number has; chains shorter than that may be
         left out (they hold no candidate), which keeps text with short numbers only (dates, prices) cheap."""
         self.text = text
         self.chains: list[Chain] = _chains(text, min_length)
-        self._surroundings: dict[int, Surroundings] = {}
+        self._surroundings: dict[tuple[int, int], Surroundings] = {}
+        self._quantities: dict[int, tuple[tuple[int, int], ...]] = {}
 
     def shape(self, chain: Chain, first: int, last: int) -> Shape:
         text = self.text
         start, end = chain.starts[first], chain.ends[last]
-        key = chain.starts[0]
-        surroundings = self._surroundings.get(key)
+        surroundings = self._surroundings.get((start, end))
         if surroundings is None:
-            surroundings = self._surroundings[key] = _surroundings(text, chain)
+            quantities = self._quantities.get(chain.starts[0])
+            if quantities is None:
+                quantities = self._quantities[chain.starts[0]] = _quantities(text, chain)
+            surroundings = _surroundings(text, chain.starts[0], start, end, quantities)
+            self._surroundings[(start, end)] = surroundings
         return Shape(
             lengths=chain.lengths(first, last),
             gaps=chain.gap_kinds(first, last),
@@ -292,14 +297,36 @@ def _chain(starts: list[int], ends: list[int], texts: list[str], gaps: list[str]
     return Chain(tuple(starts), tuple(ends), tuple(texts), tuple(gaps), tuple(cumulative))
 
 
-def _is_quantity(text: str, chain: Chain) -> bool:
-    """A decimal ("0.4111111111111111", "4,5"), an amount with thousands separators ("4,111,111.00"), or a
-    number in scientific notation ("2.467E-2"): a quantity, not an identifier."""
-    end = chain.ends[-1]
+def _quantities(text: str, chain: Chain) -> tuple[tuple[int, int], ...]:
+    """Where the chain holds quantities: each numeral (groups joined by a single "." "," or "'", nothing else) that
+    is a decimal or an amount (when it is the whole chain) or in scientific notation (anywhere). Judged numeral by
+    numeral, so that a NIR written just before "2.467E-2" is not taken for part of it."""
+    spans: list[tuple[int, int]] = []
+    first = 0
+    for index in range(len(chain)):
+        joined = index + 1 < len(chain) and text[chain.ends[index] : chain.starts[index + 1]] in _NUMERAL_JOINS
+        if not joined:
+            whole = first == 0 and index == len(chain) - 1
+            # Part of a longer chain, only scientific notation counts: "7593,8241" after "6204 8764 " is a card's
+            # last groups written with a comma, not a decimal.
+            if _is_quantity(text, chain, first, index) if whole else _EXPONENT.match(text, chain.ends[index]):
+                spans.append((chain.starts[first], chain.ends[index]))
+            first = index + 1
+    return tuple(spans)
+
+
+_NUMERAL_JOINS: Final = frozenset(".,'")
+
+
+def _is_quantity(text: str, chain: Chain, first: int, last: int) -> bool:
+    """Whether groups ``first``…``last`` (one numeral) are a decimal ("0.4111111111111111", "4,5"), an amount with
+    thousands separators ("4,111,111.00"), or a number in scientific notation ("2.467E-2"): a quantity, not an
+    identifier."""
+    end = chain.ends[last]
     if _EXPONENT.match(text, end):
         return True
-    gaps = [text[chain.ends[index] : chain.starts[index + 1]] for index in range(len(chain) - 1)]
-    lengths = [len(group) for group in chain.texts]
+    gaps = [text[chain.ends[index] : chain.starts[index + 1]] for index in range(first, last)]
+    lengths = [len(group) for group in chain.texts[first : last + 1]]
     if len(gaps) == 1:
         # "0.4111111111111111" and "4.111111111111111" are decimals; "4111111111111111,737" is a card and a CVV.
         return gaps[0] in (".", ",") and (lengths[1] >= 4 or lengths[0] <= 3)
@@ -311,16 +338,16 @@ def _is_quantity(text: str, chain: Chain) -> bool:
     return False
 
 
-def _surroundings(text: str, chain: Chain) -> Surroundings:
-    start, end = chain.starts[0], chain.ends[-1]
-    token_start = start
+def _surroundings(
+    text: str, chain_start: int, start: int, end: int, quantities: tuple[tuple[int, int], ...]
+) -> Surroundings:
+    """What the token holding the candidate ``start``…``end`` is (a token: the candidate extended to the nearest
+    whitespace, quote, bracket or comma on either side)."""
     lower = max(0, start - _TOKEN_LOOK)
-    while token_start > lower and text[token_start - 1] not in _TOKEN_STOP:
-        token_start -= 1
-    token_end = end
-    upper = min(len(text), end + _TOKEN_LOOK)
-    while token_end < upper and text[token_end] not in _TOKEN_STOP:
-        token_end += 1
+    before = _TOKEN_RUN.match(text[lower:start][::-1])
+    token_start = start - (before.end() if before else 0)
+    after = _TOKEN_RUN.match(text, end, min(len(text), end + _TOKEN_LOOK))
+    token_end = after.end() if after else end
     token = text[token_start:token_end]
     prefix = text[token_start:start]
     url = _URL_START.search(prefix)
@@ -335,9 +362,11 @@ def _surroundings(text: str, chain: Chain) -> Surroundings:
     opaque = (
         _UUID.search(token) is not None
         or ((digest := _HEX_DIGEST.search(token)) is not None and not digest.group().isdigit())
-        or _is_quantity(text, chain)
+        or any(low < end and start < high for low, high in quantities)
     )
-    country_code = start > 0 and text[start - 1] == "+" and (start < 2 or not text[start - 2].isalnum())
+    country_code = (
+        chain_start > 0 and text[chain_start - 1] == "+" and (chain_start < 2 or not text[chain_start - 2].isalnum())
+    )
     return Surroundings(
         in_url=in_url,
         in_url_path=in_path,

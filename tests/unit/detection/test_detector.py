@@ -276,6 +276,29 @@ def test_neighbouring_entities(spans: Spans, text: str, lang: str, expected: lis
 
 
 @pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        # A float or UUID in the same run of digit groups is judged on its own token, not the number's.
+        (
+            "Mon numéro de sécurité sociale est 1 50 09 82 537 062 16. 4.3428528471417649E-02.",
+            "fr",
+            [("FR_NIR", 35, 56)],
+        ),
+        ("pnr 19351108-4976 7.9959041837815756E-02", "sv", [("SE_PERSONNUMMER", 4, 17)]),
+        ("card 4111 1111 1111 1111 123e4567-e89b-12d3-a456-426614174000", "en", [("CREDIT_CARD", 5, 24)]),
+        # A quantity alone stays a quantity; a comma between a card's last groups is not a decimal.
+        ("value 0.4111111111111111 ok", "en", []),
+        ("uuid 41111111-1111-1111-1111-111111111111", "en", []),
+        ("card 6204 8764 7593,8241", "en", [("CREDIT_CARD", 5, 24)]),
+    ],
+)
+def test_a_number_beside_a_quantity_or_uuid(
+    spans: Spans, text: str, lang: str, expected: list[tuple[str, int, int]]
+) -> None:
+    assert spans(text, lang) == expected
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Total 12 € — card 4111\u20091111\u20091111\u20091111 please",  # thin spaces in text beyond Latin-1
