@@ -8,13 +8,15 @@ consecutive messages are never merged into a false card:
    most one closing punctuation mark after it, standing alone (start of text, whitespace, ":" or "(" before it,
    and not the rest of a phone number after a "+46 " country code). A group starts with a digit or with an IBAN's
    country code and check digits ("FR76"). A **head** is such a run at the very start of a message, followed by
-   whitespace, the end, or one punctuation mark. A message that is nothing but such a run is **digit-only**. A
+   whitespace, the end, or one punctuation mark; it may come after a continuation word (``CONTINUATION_WORDS``)
+   or an ellipsis. A message that is nothing but such a run (after such a word) is **digit-only**. A
    fragment holds 1 to 34 letters and digits.
 2. A chain is: one message's tail, then zero or more digit-only messages, then the current message's head; at
    most ``max_messages`` fragments in all, each sent within ``window_seconds`` (the policy window, 2 minutes by
-   default) before the current one. Small talk between them ("wait", "ok": no digits, at most
-   ``SMALL_TALK_WORDS`` words) neither joins nor breaks the chain; anything else (a sentence, a word before the head)
-   breaks it.
+   default) before the current one. Small talk between them (no digits: "wait", "ok", or a pause to find the
+   number, "hang on, getting my card"; see ``is_small_talk``) neither joins nor breaks the chain; anything else (a
+   sentence, a word before the head other than a continuation such as "and", "the rest:", "puis", "resten") breaks
+   it.
 3. The fragments are joined with single spaces (with a little of the first message's text before them as context)
    and analyzed for every entity type (``CROSS_MESSAGE_TYPES``), with the same registry, validity rules and
    context scoring as one message: checksums reject chance joins of card, NIR, personnummer and IBAN fragments;
@@ -51,10 +53,33 @@ MIN_FRAGMENT_DIGITS: Final = 1  # a NIR starts with one digit, written apart ("2
 #: Characters in a fragment: an IBAN has up to 34; digits alone, at most a card's 19.
 MAX_FRAGMENT_DIGITS: Final = 34
 MAX_CARD_DIGITS: Final = 19
-#: A message without digits of at most this many words and characters ("wait", "ok", "un instant", "vänta lite")
-#: is small talk: it neither joins nor breaks a number being typed across messages.
+#: A message without digits of at most ``SMALL_TALK_WORDS`` words and ``SMALL_TALK_CHARS`` characters ("wait",
+#: "ok", "un instant", "vänta lite") is small talk: it neither joins nor breaks a number being typed across
+#: messages. So is a longer one, up to ``PAUSE_WORDS`` words and ``PAUSE_CHARS`` characters, that says the customer
+#: is pausing to find the number ("hang on, getting my card", "attendez je cherche ma carte", "vänta jag hämtar
+#: kortet"): a chain broken too early shows the first part of a number in clear, one kept too long only delays
+#: showing a harmless fragment until the window ends or a sentence comes.
 SMALL_TALK_WORDS: Final = 3
 SMALL_TALK_CHARS: Final = 24
+PAUSE_WORDS: Final = 7
+PAUSE_CHARS: Final = 48
+#: Word stems (lower case, matched at the start of a word) that mark a pause, in English, French and Swedish.
+PAUSE_STEMS: Final = (
+    "wait", "sec", "moment", "minute", "hold", "hang", "check", "find", "look", "get", "grab", "card", "number",
+    "digit", "rest", "sorry", "oops", "typo", "sent", "attend", "instant", "minut", "second", "cherch", "trouv",
+    "carte", "numéro", "chiffre", "reste", "pardon", "désolé", "oups", "envoy", "vänta", "ögonblick", "sekund",
+    "letar", "kolla", "hämta", "hitta", "kort", "numr", "nummer", "siffr", "resten", "förlåt", "ursäkta", "skick",
+)  # fmt: skip
+#: Words a customer puts before the rest of a number ("and 1111 1111", "the rest: 1111", "puis 1111", "resten 1111"):
+#: a head may follow one of them, in English, French or Swedish, longest phrases first.
+CONTINUATION_WORDS: Final = (
+    "and then", "and the rest is", "and the rest", "the rest is", "the rest", "rest is", "rest", "and", "then",
+    "next", "followed by", "last digits", "last part", "continued", "cont", "also",
+    "et puis", "et ensuite", "et la suite", "et le reste", "la suite", "le reste", "reste", "suite", "puis",
+    "ensuite", "et", "la fin", "fin",
+    "och sedan", "och sen", "och resten", "resten är", "resten", "sedan", "sen", "och", "sista delen", "sista",
+    "slutet", "fortsättning",
+)  # fmt: skip
 #: Characters between the digit groups of one fragment (spaces, dashes, dots of every width).
 SEPARATORS: Final = " \t-.\u00a0\u2007\u2009\u202f\u2010\u2011\u2012\u2013\u2212"
 #: A tail with at least this many digits, or a digit-only message, is worth holding back for the next message.
@@ -77,12 +102,17 @@ _HEAD_GROUPS: Final = rf"{_LATER_GROUP}(?:[{re.escape(SEPARATORS)}]{{1,3}}{_LATE
 _CLOSING: Final = "[.,;:!?\u2026]"
 #: A tail may end with the separator the next message continues after ("19811218-", then "9876").
 _TAIL: Final = re.compile(rf"(?<![^\s:(])({_GROUPS})(?:{_CLOSING}|[{re.escape(SEPARATORS)}])?\s*\Z")
-_HEAD: Final = re.compile(rf"\A\s*({_HEAD_GROUPS})(?={_CLOSING}?(?:\s|\Z))")
+_LEAD: Final = (
+    r"(?:(?i:" + "|".join(re.escape(word).replace(r"\ ", r"\s+") for word in CONTINUATION_WORDS) + r")"
+    r"(?=[\s:\-\u2013\u2026.])\s*(?:[:\-\u2013\u2026]|\.{2,3})?\s*|(?:\u2026|\.{2,3}|[-\u2013])\s*)"
+)
+_HEAD: Final = re.compile(rf"\A\s*{_LEAD}?({_HEAD_GROUPS})(?={_CLOSING}?(?:\s|\Z))")
 _WHOLE_END: Final = re.compile(rf"{_CLOSING}?\s*\Z")
 #: "+46 70 123": the rest of a phone number after its country code is not a fragment of anything we detect.
 _COUNTRY_CODE: Final = re.compile(r"\+[0-9]{1,3}\s\Z")
 _TO_SPACE: Final = str.maketrans(dict.fromkeys(SEPARATORS, " "))
 _ANY_DIGIT: Final = re.compile(r"\d")
+_WORD: Final = re.compile(r"\w+")
 
 
 class TextAnalyzer(Protocol):
@@ -185,13 +215,15 @@ def _fragment(norm: NormalizedText, start: int, end: int, *, head: bool = False)
 
 
 def is_small_talk(text: str) -> bool:
-    """A short message without digits ("wait", "ok", "un instant"): it does not break a number being typed."""
+    """A short message without digits ("wait", "ok", "un instant"), or a pause to find the number ("hang on,
+    getting my card"): it does not break a number being typed."""
     stripped = text.strip()
-    return (
-        len(stripped) <= SMALL_TALK_CHARS
-        and len(stripped.split()) <= SMALL_TALK_WORDS
-        and _ANY_DIGIT.search(stripped) is None
-    )
+    if len(stripped) > PAUSE_CHARS or _ANY_DIGIT.search(stripped) is not None:
+        return False
+    words = _WORD.findall(stripped.lower())
+    if len(words) <= SMALL_TALK_WORDS and len(stripped) <= SMALL_TALK_CHARS:
+        return True
+    return len(words) <= PAUSE_WORDS and any(word.startswith(PAUSE_STEMS) for word in words)
 
 
 def mask_trailing_fragment(text: str, mask: str = "\u2022") -> str:

@@ -11,6 +11,7 @@ from securedesk.detection.conversation import (
     FragmentPart,
     find_head,
     find_tail,
+    is_small_talk,
     mask_trailing_fragment,
 )
 from securedesk.detection.normalization import normalize_text
@@ -171,6 +172,9 @@ def test_fragment_spans_point_into_the_original_text(detector: Detector, clock: 
         ["I paid 1200", "and then 500"],
         ["4111 1111", "I am looking for the rest of my card number now", "1111 1111"],  # a sentence breaks the chain
         ["4111 1111", "1111 and", "1111 1111"],  # a middle message must be digits only
+        ["4111 1111", "It has not arrived yet, can you check?", "1111 1111"],  # a sentence, not a pause
+        ["4111 1111", "and it has not arrived", "1111 1111"],
+        ["my order is 4111 1111", "rest of my order: 1111 1111"],  # "rest of …" is not a continuation word
         ["ticket 4111 1111 1111 1111", "1234"],  # a whole card plus a new group: nothing crosses the boundary
         ["it costs 41", "11 11"],  # too short for anything
     ],
@@ -269,6 +273,20 @@ def test_bounds_must_make_sense(kwargs: dict[str, float], detector: Detector, cl
     [
         (["4111 1111", "hmm wait", "1111 1111"], "CREDIT_CARD", "4111111111111111"),  # small talk between
         (["4111 1111", "ok", "un instant", "1111 1111"], "CREDIT_CARD", "4111111111111111"),
+        # A pause to find the number, in each language, and a continuation word before the rest.
+        (
+            ["my card is 4111 1111", "hang on, getting my card", "the rest: 1111 1111"],
+            "CREDIT_CARD",
+            "4111111111111111",
+        ),
+        (["ma carte 4111 1111", "attendez je cherche ma carte", "et 1111 1111"], "CREDIT_CARD", "4111111111111111"),
+        (["kortet 4111 1111", "vänta jag hämtar kortet", "resten 1111 1111"], "CREDIT_CARD", "4111111111111111"),
+        (["personnummer 811218", "oj förlåt, skickade för tidigt", "…9876"], "SE_PERSONNUMMER", "8112189876"),
+        (
+            ["IBAN FR76 3000 6000", "sorry wrong key, one second", "and then 0112 3456 7890 189"],
+            "IBAN_CODE",
+            "FR7630006000011234567890189",
+        ),
         (["my ssn is 123-45", "6789"], "US_SSN", "123456789"),  # SSNs are joined too
         (["personnummer 811218", "9876"], "SE_PERSONNUMMER", "8112189876"),
         (["personnummer 19811218-", "9876"], "SE_PERSONNUMMER", "198112189876"),
@@ -301,3 +319,22 @@ def test_small_talk_keeps_the_fragment_pending(detector: Detector, clock: FixedC
 )
 def test_mask_trailing_fragment(text: str, masked: str) -> None:
     assert mask_trailing_fragment(text) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "small_talk"),
+    [
+        ("wait", True),
+        ("un instant", True),
+        ("vänta lite", True),
+        ("hang on, getting my card", True),
+        ("Attendez, je cherche le reste du numéro", True),
+        ("Ursäkta, jag letar efter kortet", True),
+        ("and it has not arrived", False),  # five words, none says the customer is pausing
+        ("It has not arrived yet, can you check?", False),  # eight words: a sentence
+        ("wait 2 sec", False),  # digits: maybe part of something
+        ("Sorry, I am still looking for the rest of my card number", False),  # too long to be a pause
+    ],
+)
+def test_what_counts_as_small_talk(text: str, small_talk: bool) -> None:
+    assert is_small_talk(text) is small_talk

@@ -7,6 +7,7 @@ import random
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -88,12 +89,28 @@ def test_every_rendering_is_found_at_its_exact_offsets(
     assert found == [(entity, len(prefix), len(prefix) + len(number))]
 
 
+#: What customers type between the parts of a number: nothing, a word, or a pause to find it.
+SMALL_TALK: Final = (
+    (),
+    ("wait",),
+    ("ok", "hmm"),
+    ("hang on, getting my card",),
+    ("attendez je cherche ma carte",),
+    ("vänta, jag letar efter kortet",),
+)
+
+
 @settings(
     max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(rendered=rendered_numbers(), cut=st.integers(1, 3), small_talk=st.sampled_from(((), ("wait",), ("ok", "hmm"))))
+@given(
+    rendered=rendered_numbers(),
+    cut=st.integers(1, 3),
+    small_talk=st.sampled_from(SMALL_TALK),
+    lead=st.sampled_from(("", "and ", "the rest: ", "puis ", "resten ", "...")),
+)
 def test_a_number_split_over_chat_messages_is_found(
-    detector: Detector, rendered: tuple[str, str, str], cut: int, small_talk: tuple[str, ...]
+    detector: Detector, rendered: tuple[str, str, str], cut: int, small_talk: tuple[str, ...], lead: str
 ) -> None:
     entity, number, lang = rendered
     # Chat messages are typed: the number's gaps are separators a person types, split where a person would.
@@ -106,7 +123,7 @@ def test_a_number_split_over_chat_messages_is_found(
     assume(first[-1:].isalnum() and second[:1].isalnum())
     assume(any(char.isdigit() for char in second))  # a continuation of letters alone is no fragment (a known limit)
     scanner = ConversationScanner(detector, clock=FixedClock())
-    messages = [CONTEXT[lang][entity] + " " + first, *small_talk, second]
+    messages = [CONTEXT[lang][entity] + " " + first, *small_talk, lead + second]
     findings = []
     for index, text in enumerate(messages):
         result = scanner.scan("c", f"m{index}", text, lang)
