@@ -32,17 +32,27 @@ from securedesk.channels.email.html_text import HtmlText
 from securedesk.errors import InvalidInput, MimeTooComplex
 from securedesk.policy import AttachmentHandling, AttachmentPolicy, attachment_class
 
-#: Headers that carry structure, routing or signatures, not free text: passed on untouched.
+#: Headers that carry the MIME structure and nothing a sender writes freely: passed on untouched (a filename
+#: parameter is screened on its own, see ``_plan_filename``).
 _STRUCTURAL_HEADERS: Final = frozenset(
     {
-        "message-id", "date", "mime-version", "content-type", "content-transfer-encoding", "content-id",
-        "content-disposition", "content-md5", "received", "return-path", "dkim-signature", "domainkey-signature",
-        "authentication-results", "arc-seal", "arc-message-signature", "arc-authentication-results",
-        "received-spf", "references", "in-reply-to", "resent-message-id", "resent-date", "precedence",
-        "auto-submitted", "x-auto-response-suppress", "list-id", "list-unsubscribe", "list-unsubscribe-post",
-        "list-post", "list-help", "list-subscribe", "list-owner", "list-archive", "x-securedesk-screened",
+        "date", "mime-version", "content-type", "content-transfer-encoding", "content-disposition", "content-md5",
+        "resent-date", "precedence", "auto-submitted", "x-auto-response-suppress", "x-securedesk-screened",
     }
 )
+#: Headers that carry identifiers, routing or signatures: kept as they are for threading and tracing, but screened,
+#: since the sender (or any relay before us) chose their text; one holding a number is dropped, never rewritten
+#: (a rewritten identifier or signature means nothing downstream).
+_IDENTIFIER_HEADERS: Final = frozenset(
+    {
+        "message-id", "content-id", "received", "return-path", "dkim-signature", "domainkey-signature",
+        "authentication-results", "arc-seal", "arc-message-signature", "arc-authentication-results",
+        "received-spf", "references", "in-reply-to", "resent-message-id", "list-id", "list-unsubscribe",
+        "list-unsubscribe-post", "list-post", "list-help", "list-subscribe", "list-owner", "list-archive",
+    }
+)
+#: What a header's plan returns to have the header left out.
+_DROP: Final = "\x00drop"
 #: Headers holding addresses: display names and addresses are screened one by one.
 _ADDRESS_HEADERS: Final = frozenset(
     {
@@ -237,6 +247,8 @@ class MimeDocument:
                 plans.append((name, raw_value, _unchanged))
             elif lower in _STRUCTURAL_HEADERS:
                 plans.append((name, raw_value, _unchanged))
+            elif lower in _IDENTIFIER_HEADERS:
+                plans.append((name, raw_value, self._plan_identifier(self._segment(" ".join(raw_value.split())))))
             elif lower in _ADDRESS_HEADERS:
                 plans.append((name, raw_value, self._plan_address_header(raw_value)))
             else:
@@ -253,7 +265,8 @@ class MimeDocument:
                 for name in {name.lower() for name, _, _ in rewritten}:
                     del part[name]
                 for name, raw, new in rewritten:
-                    part.set_raw(name, raw if new is None else new)
+                    if new is not _DROP:
+                        part.set_raw(name, raw if new is None else new)
                 changed = True
             return changed
 
@@ -277,6 +290,12 @@ class MimeDocument:
             return ",\r\n ".join(formatted)
 
         return addresses
+
+    def _plan_identifier(self, segment: int) -> Callable[[Sequence[str]], str | None]:
+        def identifier(screened: Sequence[str]) -> str | None:
+            return None if screened[segment] == self.segments[segment] else _DROP
+
+        return identifier
 
     def _plan_free_text(self, segment: int) -> Callable[[Sequence[str]], str | None]:
         def free(screened: Sequence[str]) -> str | None:

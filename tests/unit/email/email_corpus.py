@@ -320,6 +320,33 @@ def samples() -> list[Sample]:
     swedish.add_alternative(f"<p>Hej, mitt konto är <b>{SE_IBAN}</b>. Tack!</p>", subtype="html", cte="base64")
     add(Sample("swedish-iban-multipart-alternative-base64", swedish.as_bytes(), (MASK_IBAN,),
                "entities=2; withheld=0"))
+    # Headers that carry identifiers, and filenames in every parameter encoding: a number there is a number too.
+    add(Sample("references-and-in-reply-to-with-card", _raw(
+        "From: jane@example.com\nTo: support@support.securedesk.test\nSubject: x\n"
+        f"In-Reply-To: <{VISA_DIGITS}@mail.example.com>\n"
+        f"References: <a1@example.com>\n <{VISA_DIGITS}@mail.example.com>\n"
+        "MIME-Version: 1.0\nContent-Type: text/plain\n\nsee below\n"), (), "entities=2; withheld=0"))
+    add(Sample("message-id-with-card", _raw(
+        f"From: jane@example.com\nTo: support@support.securedesk.test\nSubject: x\nMessage-ID: <{VISA_DIGITS}@x.com>\n"
+        "MIME-Version: 1.0\nContent-Type: text/plain\n\nhello\n"), (), "entities=1; withheld=0"))
+    add(Sample("received-and-content-id-with-card", _raw(
+        "Received: from mail.example.com (card 4111-1111-1111-1111 [192.0.2.1])\n by mx.example.org; "
+        "Mon, 7 Dec 2026 10:00:00 +0000\nFrom: jane@example.com\nTo: support@support.securedesk.test\nSubject: x\n"
+        'MIME-Version: 1.0\nContent-Type: multipart/related; boundary="B"\n\n--B\nContent-Type: text/plain\n\n'
+        f"hi\n--B\nContent-Type: text/plain\nContent-ID: <{VISA_DIGITS}@x>\n\npart two\n--B--\n"), (),
+        "entities=2; withheld=0"))
+    add(Sample("filename-rfc2231-continuations-with-card", _raw(
+        "From: jane@example.com\nTo: support@support.securedesk.test\nSubject: x\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain\n\nsee file\n'
+        "--B\nContent-Type: application/octet-stream\n"
+        "Content-Disposition: attachment; filename*0*=utf-8''k%C3%B6p%20kort%20;\n"
+        ' filename*1="4111 1111 1111 1111.bin"\n'
+        "Content-Transfer-Encoding: base64\n\nAAE=\n--B--\n"), (MASK_VISA,), "entities=2; withheld=1"))
+    add(Sample("filename-rfc2047-with-card", _raw(
+        "From: jane@example.com\nTo: support@support.securedesk.test\nSubject: x\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain\n\nsee file\n'
+        f'--B\nContent-Type: application/octet-stream; name="=?utf-8?b?{_b64(f"carte {MC}.bin", "utf-8")}?="\n'
+        "Content-Transfer-Encoding: base64\n\nAAE=\n--B--\n"), (MASK_MC,), "entities=2; withheld=1"))
     add(Sample("too-deep", _deep(40), error=_too_complex()))
     add(Sample("too-many-parts", _many_parts(600), error=_too_complex()))
     return s
