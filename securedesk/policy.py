@@ -28,7 +28,7 @@ from securedesk.errors import PolicyError
 #: The entity types a policy speaks about (the detector's ``Finding.entity_type`` values).
 ENTITY_TYPES: Final = ("CREDIT_CARD", "US_SSN", "FR_NIR", "SE_PERSONNUMMER", "IBAN_CODE")
 #: The channels content arrives through.
-CHANNELS: Final = ("chat", "email", "form", "webhook")
+CHANNELS: Final = ("chat", "email", "form", "webhook", "api")
 #: The staff roles that exist (``securedesk.identity`` owns the accounts; the names are the contract).
 ROLES: Final = ("agent", "compliance", "admin")
 #: The policy file format this code reads (``[policy] format``).

@@ -36,6 +36,20 @@ def _no_counts() -> Mapping[str, int]:
     return MappingProxyType({})
 
 
+@dataclass(frozen=True, slots=True)
+class MaskedFinding:
+    """Where a number was masked in the screened text: its type, its span in the text as given (``start``…``end``),
+    the mask that replaced it, what the policy did (``redact``, ``vault`` or ``block``) and the vault token when it
+    was vaulted. Never the value."""
+
+    entity_type: str
+    start: int
+    end: int
+    mask: str
+    action: str
+    token: str | None = None
+
+
 @dataclass(frozen=True)
 class Screened:
     """One screened message (the contract of ``securedesk.screening``; the channels read it through a Protocol).
@@ -56,6 +70,7 @@ class Screened:
     lang: str = "en"
     held_reason: HoldReason | None = None
     discarded: int = 0  # card verification codes and expiry dates removed next to cards (never kept)
+    findings: tuple[MaskedFinding, ...] = ()  # in text order; empty for HOLD
 
     @property
     def delivered(self) -> bool:
@@ -106,6 +121,32 @@ class ChatScreened:
     @property
     def text(self) -> str:
         return self.screened.text
+
+    @property
+    def decision(self) -> Decision:
+        return self.screened.decision
+
+
+@dataclass(frozen=True, slots=True)
+class PartFinding:
+    """A ``MaskedFinding`` of one part of a message screened with ``Screener.screen_many``: ``part`` is its index,
+    ``start``…``end`` its span in that part as given."""
+
+    part: int
+    finding: MaskedFinding
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ScreenedParts:
+    """Several texts of one message screened as one (one decision, one audit event): ``texts`` are the redacted
+    texts in order (empty strings for HOLD), ``findings`` where each part was masked."""
+
+    screened: Screened
+    texts: tuple[str, ...]
+    findings: tuple[PartFinding, ...] = ()
+    chat: ChatScreened | None = None
 
     @property
     def decision(self) -> Decision:

@@ -42,8 +42,19 @@ from securedesk.language import DEFAULT_LANGUAGE, LanguageDetector, normalize_la
 from securedesk.metrics import Metrics
 from securedesk.policy import CHANNELS, Action, Policy, PolicyHolder
 from securedesk.screening.analysis import ActedItem, Analysis, TextScreen
+from securedesk.screening.batch import SegmentBatch
 from securedesk.screening.notices import LinkRequest, Links, NudgeLinks, build_links, render_block_notice, render_nudge
-from securedesk.screening.result import HELD_TEXT, ChatScreened, Decision, HoldReason, Retraction, Screened
+from securedesk.screening.result import (
+    HELD_TEXT,
+    ChatScreened,
+    Decision,
+    HoldReason,
+    MaskedFinding,
+    PartFinding,
+    Retraction,
+    Screened,
+    ScreenedParts,
+)
 from securedesk.sensitive import Sensitive
 from securedesk.vault import SealRequest, SecretRef, Vault
 from securedesk.vault import normalize as normalize_secret
@@ -219,6 +230,58 @@ class Screener:
             chat=_Conversation(conversation_id, message_id),
         )
 
+    async def screen_many(
+        self,
+        texts: Sequence[str],
+        *,
+        channel: str,
+        lang: str | None,
+        case_id: str | None,
+        sender: str | None,
+        customer_id: str | None = None,
+        links: Links | None = None,
+        conversation: tuple[str, str] | None = None,
+    ) -> ScreenedParts:
+        """Screen several texts of one message (an email's headers and parts, a form's fields, an API call's named
+        parts) as one message: one decision, one audit event, numbers never joined across two texts. With
+        ``conversation`` (conversation id, message id) the message is screened in that conversation as a chat
+        message is (``screen_chat``): numbers typed across this and earlier messages are found too."""
+        if not all(isinstance(text, str) for text in texts):
+            raise InvalidInput("Only text can be screened.")
+        batch = SegmentBatch(texts)
+        chat: ChatScreened | None = None
+        if conversation is not None:
+            if not conversation[0] or not conversation[1]:
+                raise InvalidInput("A message in a conversation needs its conversation id and message id.")
+            chat = await self._run(
+                batch.joined,
+                channel=channel,
+                lang=lang,
+                case_id=case_id,
+                customer_id=customer_id,
+                links=links,
+                chat=_Conversation(*conversation),
+            )
+            screened = chat.screened
+        else:
+            screened = await self.screen(
+                batch.joined,
+                channel=channel,
+                lang=lang,
+                case_id=case_id,
+                sender=sender,
+                customer_id=customer_id,
+                links=links,
+            )
+        if screened.decision is Decision.HOLD:
+            return ScreenedParts(screened, tuple(HELD_TEXT for _ in texts), chat=chat)
+        parts = tuple(batch.split(screened.text))
+        located = []
+        for finding in screened.findings:
+            part, start, end = batch.locate(finding.start, finding.end)
+            located.append(PartFinding(part, finding, start, end))
+        return ScreenedParts(screened, parts, tuple(located), chat)
+
     async def carries_protected(self, text: str) -> bool:
         """Whether ``text`` (an envelope address, a routing value: something that is used, never shown) holds a
         number any policy protects. Raises ``DetectionError`` when that cannot be told in time (fail closed)."""
@@ -367,6 +430,7 @@ class Screener:
             nudge=notice,
             lang=analysis.lang,
             discarded=analysis.discarded,
+            findings=self._findings(analysis.items, secrets),
         )
         return ChatScreened(
             screened=screened,
@@ -453,6 +517,34 @@ class Screener:
             )
             refs.update(zip(missing, sealed, strict=True))
         return tuple(refs[key] for key in wanted), [ref.token for ref in sealed]
+
+    @staticmethod
+    def _findings(items: Sequence[ActedItem], secrets: Sequence[SecretRef]) -> tuple[MaskedFinding, ...]:
+        """What was masked, in text order, with the vault token of each vaulted value (``secrets`` holds one ref per
+        distinct vaulted value, in the order ``_seal`` met them)."""
+        tokens: dict[tuple[str, str], str] = {}
+        refs = iter(secrets)
+        for acted in items:
+            if acted.action is Action.VAULT:
+                key = (
+                    acted.item.entity_type,
+                    normalize_secret(acted.item.entity_type, acted.item.digits).canonical.reveal(),
+                )
+                if key not in tokens:
+                    ref = next(refs, None)
+                    if ref is None:
+                        break
+                    tokens[key] = ref.token
+        found = []
+        for acted in items:
+            item = acted.item
+            token = None
+            if acted.action is Action.VAULT:
+                token = tokens.get(
+                    (item.entity_type, normalize_secret(item.entity_type, item.digits).canonical.reveal())
+                )
+            found.append(MaskedFinding(item.entity_type, item.start, item.end, item.mask, acted.action.value, token))
+        return tuple(sorted(found, key=lambda finding: finding.start))
 
     async def _shred(self, tokens: Sequence[str]) -> None:
         for token in tokens:

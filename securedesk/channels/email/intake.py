@@ -25,7 +25,6 @@ import aiosqlite
 
 from securedesk.channels.email.autoreply import ONE_HOUR, build_auto_reply, reply_blocker
 from securedesk.channels.email.mime import MimeDocument, MimeLimits, RebuiltEmail, WithheldPart
-from securedesk.channels.email.segments import SegmentBatch
 from securedesk.clock import Clock
 from securedesk.config import Settings
 from securedesk.errors import DetectionError, MessageBlocked
@@ -118,18 +117,18 @@ class EmailIntake:
             inbound = dataclasses.replace(inbound, mail_from="")
         case, customer_id = await self._open_case(inbound.mail_from)
         try:
-            batch = SegmentBatch(document.segments)
-            screened = await self._screener.screen(
-                batch.joined, channel=CHANNEL, lang=None, case_id=case.id, sender=inbound.mail_from or None,
+            parts = await self._screener.screen_many(
+                document.segments, channel=CHANNEL, lang=None, case_id=case.id, sender=inbound.mail_from or None,
                 customer_id=customer_id,
             )
+            screened = parts.screened
             if screened.decision is Decision.HOLD:
                 reason = screened.held_reason.value if screened.held_reason is not None else "unknown"
                 raise DetectionError(f"The Screener held the message ({reason}); the sender is asked to retry.")
             quarantine = await self._encrypt_quarantined(document.withheld)
             rebuilt = await asyncio.to_thread(
                 document.rebuild,
-                batch.split(screened.text),
+                list(parts.texts),
                 entity_count=sum(screened.entities.values()),
                 quarantine_refs={index: record.id for index, record in quarantine.items()},
                 authserv_id=self._settings.smtp_hostname,

@@ -14,9 +14,9 @@ from email_leaks import decoded_text, find_leaks
 from email_screening import Screening
 
 from securedesk.channels.email.mime import MimeDocument, MimeLimits, RebuiltEmail
-from securedesk.channels.email.segments import SegmentBatch
 from securedesk.policy import AttachmentHandling, AttachmentPolicy
 from securedesk.screening import Decision, Screened
+from securedesk.screening.batch import SegmentBatch
 
 WITHHOLD_ALL = AttachmentPolicy({"text": AttachmentHandling.SCREEN})
 LIMITS = MimeLimits(max_depth=10, max_parts=500)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from securedesk.channels.email.html_text import HtmlText
-from securedesk.channels.email.segments import SegmentBatch
 from securedesk.errors import DetectionError
 from securedesk.language import LanguageDetector
+from securedesk.screening.batch import SegmentBatch
 
 
 def test_segments_round_trip_unchanged() -> None:

@@ -38,14 +38,14 @@ def run_main(
 def test_shipped_policies_pass() -> None:
     result = run("policy", "check", "policies/default.toml", "policies/strict.toml")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout == "policies/default.toml: OK (20 rules)\npolicies/strict.toml: OK (20 rules)\n"
+    assert result.stdout == "policies/default.toml: OK (25 rules)\npolicies/strict.toml: OK (25 rules)\n"
     assert result.stderr == ""
 
 
 def test_default_file_is_the_policy_path_setting(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert run_main(["policy", "check"], ROOT, capsys, monkeypatch) == (0, "policies/default.toml: OK (20 rules)\n")
+    assert run_main(["policy", "check"], ROOT, capsys, monkeypatch) == (0, "policies/default.toml: OK (25 rules)\n")
 
 
 def test_every_problem_of_every_file_and_exit_1(write_policy: WritePolicy, minimal: str, tmp_path: Path) -> None:
@@ -56,9 +56,9 @@ def test_every_problem_of_every_file_and_exit_1(write_policy: WritePolicy, minim
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[:3] == [
-        "good.toml: OK (20 rules)",
+        "good.toml: OK (25 rules)",
         "bad.toml:2: unknown action 'mask' for [defaults]; use one of redact, vault, block, allow",
-        "bad.toml:8: unknown channel 'sms' in [channels]; use one of chat, email, form, webhook",
+        "bad.toml:8: unknown channel 'sms' in [channels]; use one of chat, email, form, webhook, api",
     ]
     assert lines[3].startswith("broken.toml:1:")
     assert "invalid TOML" in lines[3]
@@ -90,13 +90,13 @@ def test_show_prints_the_resolved_matrix(capsys: pytest.CaptureFixture[str], mon
     lines = out.splitlines()
     assert lines[0].startswith("policy 'strict' from policies/strict.toml (sha256 ")
     assert lines[1].split() == ["entity", "channel", "action", "threshold", "retention", "reveal", "nudge"]
-    rows = {tuple(line.split()[:2]): line.split()[2:] for line in lines[2:22]}
-    assert len(rows) == 20
+    rows = {tuple(line.split()[:2]): line.split()[2:] for line in lines[2:27]}
+    assert len(rows) == 25
     assert rows[("CREDIT_CARD", "chat")] == ["block", "0.40", "7d", "agent", "yes"]
     assert rows[("IBAN_CODE", "form")] == ["vault", "0.40", "30d", "agent", "no"]
     assert rows[("US_SSN", "webhook")] == ["redact", "0.40", "7d", "agent", "no"]
-    assert lines[22] == "allow-listed values: CREDIT_CARD 0, US_SSN 0, FR_NIR 0, SE_PERSONNUMMER 0, IBAN_CODE 0"
-    assert lines[23] == (
+    assert lines[27] == "allow-listed values: CREDIT_CARD 0, US_SSN 0, FR_NIR 0, SE_PERSONNUMMER 0, IBAN_CODE 0"
+    assert lines[28] == (
         "email: auto_reply on; attachments text=screen, document=withhold, image=withhold, archive=withhold, "
         "other=withhold"
     )

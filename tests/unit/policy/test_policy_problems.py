@@ -15,7 +15,7 @@ WritePolicy = Callable[..., Path]
 ROLES = "roles are agent, compliance, admin"
 ACTIONS = "use one of redact, vault, block, allow"
 ENTITIES = "use one of CREDIT_CARD, US_SSN, FR_NIR, SE_PERSONNUMMER, IBAN_CODE"
-CHANNELS = "use one of chat, email, form, webhook"
+CHANNELS = "use one of chat, email, form, webhook, api"
 RULE_KEYS = "action, threshold, retention_days, reveal_roles, nudge"
 
 
@@ -465,4 +465,4 @@ def test_not_utf8(tmp_path: Path) -> None:
 def test_utf8_byte_order_mark_is_accepted(tmp_path: Path, minimal: str) -> None:
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + minimal.encode())
-    assert load_policy(path).rule_count == 20
+    assert load_policy(path).rule_count == 25

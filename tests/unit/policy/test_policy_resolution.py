@@ -48,7 +48,7 @@ def test_override_matrix(write_policy: WritePolicy, minimal: str, action: Action
             }[level]
             expected = action if overridden else Action(base)
             assert policy.rule(each_entity, each_channel).action is expected, (each_entity, each_channel)
-    assert policy.rule_count == len(ENTITY_TYPES) * len(CHANNELS) == 20
+    assert policy.rule_count == len(ENTITY_TYPES) * len(CHANNELS) == 25
 
 
 def test_minimal_policy_gives_defaults_everywhere(write_policy: WritePolicy, minimal: str) -> None:
@@ -186,7 +186,7 @@ def test_attachment_classes(content_type: str, expected: str) -> None:
 def test_shipped_policies_load(name: str) -> None:
     path = Path(__file__).resolve().parents[3] / "policies" / name
     policy = load_policy(path)
-    assert policy.rule_count == 20
+    assert policy.rule_count == 25
     assert policy.email.attachments.for_class("text").value == "screen"
 
 

@@ -114,7 +114,8 @@ async def test_text_without_sensitive_data_is_delivered_unchanged_and_not_audite
 
 
 async def test_the_shipped_default_policy_per_channel(make_screener: MakeScreener, make_case: MakeCase) -> None:
-    """default.toml: chat and email redact with a nudge, the form vaults silently, the help desk redacts IBANs."""
+    """default.toml: chat, email and the screening API redact with a nudge, the form vaults silently, the help desk
+    redacts IBANs."""
     screener = make_screener()
     case_id = await make_case("case_1")
     text = "Card 4111 1111 1111 1111 and IBAN GB82 WEST 1234 5698 7654 32"
@@ -128,6 +129,7 @@ async def test_the_shipped_default_policy_per_channel(make_screener: MakeScreene
         "email": (Decision.DELIVER_WITH_NUDGE, masked, ["IBAN_CODE"]),
         "form": (Decision.DELIVER, masked, ["CREDIT_CARD", "IBAN_CODE"]),
         "webhook": (Decision.DELIVER, masked, []),
+        "api": (Decision.DELIVER_WITH_NUDGE, masked, ["IBAN_CODE"]),
     }
 
 

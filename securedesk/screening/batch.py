@@ -1,6 +1,7 @@
-"""Screen many texts of one email in a single Screener call: join them with random markers, split the result back.
+"""Screen many texts of one message (an email's headers and parts, an API call's named parts) in a single Screener
+call: join them with random markers, split the result back.
 
-One call per email keeps one decision, one set of entity counts and one audit event per message. The markers hold
+One call per message keeps one decision, one set of entity counts and one audit event per message. The markers hold
 neither digits nor letters (ASCII punctuation only, with a per-batch random nonce): no recognizer can match inside
 them or guess them, and the Screener's language detection, which reads words, does not see them (letter markers,
 one per header and part, outweighed a short French or Swedish message and made its nudge English). If a finding
@@ -10,6 +11,7 @@ others emptied: the text stays redacted, only its place changes.
 
 from __future__ import annotations
 
+import bisect
 import re
 import secrets
 from collections.abc import Sequence
@@ -55,6 +57,15 @@ class SegmentBatch:
                 parts.append(f"{self._prefix}{_index_marks(index)}]]\n\n")
             parts.append(text)
         self.joined = "".join(parts)
+        #: Where each text starts in ``joined`` (to map a finding's offsets back to its text).
+        self.starts: tuple[int, ...] = tuple(_starts(self.texts, self._prefix))
+
+    def locate(self, start: int, end: int) -> tuple[int, int, int]:
+        """(text index, start, end within that text) of the span ``start``…``end`` of ``joined``: the text it
+        begins in, clipped to that text's end."""
+        index = max(0, bisect.bisect_right(self.starts, start) - 1)
+        base = self.starts[index]
+        return index, start - base, min(end, base + len(self.texts[index])) - base
 
     def split(self, screened: str) -> list[str]:
         """One screened text per original segment, in order.
@@ -79,3 +90,14 @@ class SegmentBatch:
             position = match.end()
         out[current] = screened[position:]
         return out
+
+
+def _starts(texts: Sequence[str], prefix: str) -> list[int]:
+    starts: list[int] = []
+    position = 0
+    for index, text in enumerate(texts):
+        if index:
+            position += len(f"{prefix}{_index_marks(index)}]]\n\n")
+        starts.append(position)
+        position += len(text)
+    return starts
