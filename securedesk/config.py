@@ -21,7 +21,9 @@ from securedesk.sensitive import Sensitive
 ENV_PREFIX = "SECUREDESK_"
 
 #: Settings whose values are secrets: masked by ``describe()`` and held in ``Sensitive``.
-SECRET_FIELDS = frozenset({"kek", "webhook_secret", "downstream_smtp_password"})
+SECRET_FIELDS = frozenset(
+    {"kek", "webhook_secret", "downstream_smtp_password", "discourse_api_key", "discourse_webhook_secret"}
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,12 @@ class Settings:
     # --- webhook relay ---
     webhook_url: str | None = None
     webhook_secret: Sensitive | None = None
+    # --- screening API: the Discourse reference integration (off unless discourse_url is set) ---
+    discourse_url: str | None = None
+    discourse_api_username: str = "system"
+    discourse_api_key: Sensitive | None = None
+    discourse_webhook_secret: Sensitive | None = None
+    discourse_ca_file: Path | None = None  # a CA file to trust for discourse_url instead of the system's
     # --- screening ---
     detection_timeout_seconds: float = 2.0
     detection_languages: tuple[str, ...] = ("en", "fr", "sv")

@@ -72,6 +72,13 @@ class NotFound(SecureDeskError):
     public_message = "Not found."
 
 
+class Conflict(SecureDeskError):
+    """The request clashes with what exists (a name already taken)."""
+
+    http_status = 409
+    public_message = "That conflicts with something that exists already."
+
+
 class ObjectNotVisible(NotFound):
     """The object exists but the caller may not see it: answered exactly like ``NotFound`` so nothing is revealed."""
 

@@ -72,6 +72,12 @@ DESCRIPTIONS: dict[str, str] = {
     # webhook
     "webhook_url": "POST redacted messages here (signed JSON) instead of, or besides, SMTP",
     "webhook_secret": "HMAC-SHA256 key for `X-SecureDesk-Signature`",
+    # screening API integrations
+    "discourse_url": "Discourse forum whose posts are screened (webhook at `/integrations/discourse`); off when unset",
+    "discourse_api_username": "Discourse user the post edits are made as",
+    "discourse_api_key": "Discourse API key for the edits (`Api-Key`)",
+    "discourse_webhook_secret": "the Discourse webhook's secret (`X-Discourse-Event-Signature`)",
+    "discourse_ca_file": "CA file to trust for `discourse_url` instead of the system's",
     # screening
     "detection_timeout_seconds": "time limit of one message's detection and redaction (then: hold)",
     "detection_languages": "languages the detector accepts",

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "securedesk.cli.policy_commands",
     "securedesk.cli.audit_commands",
     "securedesk.cli.users_commands",
+    "securedesk.cli.api_key_commands",
     "securedesk.cli.init_command",
     "securedesk.cli.vault_commands",
     "securedesk.cli.serve_command",

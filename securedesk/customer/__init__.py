@@ -7,7 +7,7 @@ from securedesk.customer.links import NudgeLinkBuilder
 from securedesk.customer.lookup import CodeLocked, CodeRejected, CustomerSession, LookupService, NoOpenChallenge
 from securedesk.customer.notifier import EmailNotifier, Notifier
 from securedesk.customer.self_service import CustomerOverview, SelfService
-from securedesk.customer.throttling import RateLimit, SlidingWindow
+from securedesk.throttling import RateLimit, SlidingWindow
 
 __all__ = [
     "CallbackContext",

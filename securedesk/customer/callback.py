@@ -21,7 +21,6 @@ from securedesk.clock import Clock
 from securedesk.customer.keys import CustomerKeys
 from securedesk.customer.phones import PhoneNumber, display_phone, parse_phone
 from securedesk.customer.self_service import SCREENING_CHANNEL, ScreenerSource
-from securedesk.customer.throttling import RateLimit, SlidingWindow
 from securedesk.customer.windows import CallWindow, parse_window
 from securedesk.errors import InvalidInput, NotFound, PermissionDenied, ValidationFailed
 from securedesk.identity import AuditRecorder, FieldCipher, Permission, Principal, require
@@ -36,6 +35,7 @@ from securedesk.storage.callbacks import (
     new_callback_reference,
 )
 from securedesk.storage.cases import LANGS, CaseRecord, CaseRepository
+from securedesk.throttling import RateLimit, SlidingWindow
 
 CUSTOMER_ACTOR: Final = "customer"
 CUSTOMER_ROLE: Final = "customer"

@@ -15,7 +15,6 @@ from securedesk.customer.links import NudgeLinkBuilder
 from securedesk.customer.lookup import LookupLimits, LookupService
 from securedesk.customer.notifier import EmailNotifier, Notifier
 from securedesk.customer.self_service import ScreenerSource, SelfService
-from securedesk.customer.throttling import RateLimit
 from securedesk.identity import AuditRecorder
 from securedesk.policy import PolicyHolder
 from securedesk.storage.callbacks import SqliteCallbackRepository
@@ -25,6 +24,7 @@ from securedesk.storage.database import Database
 from securedesk.storage.forms import SqliteFormRepository
 from securedesk.storage.lookup import SqliteLookupRepository
 from securedesk.storage.outbox import SqliteOutboxRepository
+from securedesk.throttling import RateLimit
 from securedesk.vault import Vault
 
 

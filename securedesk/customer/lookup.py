@@ -24,11 +24,11 @@ from typing import Final
 from securedesk.clock import Clock
 from securedesk.customer.keys import CustomerKeys
 from securedesk.customer.notifier import Notifier
-from securedesk.customer.throttling import RateLimit
 from securedesk.errors import AuthenticationFailed, LinkGone, RateLimited, ValidationFailed
 from securedesk.identity import AuditRecorder
 from securedesk.sensitive import Sensitive
 from securedesk.storage.lookup import ChallengeRecord, LookupRepository, LookupSessionRecord
+from securedesk.throttling import RateLimit
 
 CODE_DIGITS: Final = 6
 CUSTOMER_ACTOR: Final = "customer"

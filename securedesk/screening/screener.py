@@ -241,38 +241,33 @@ class Screener:
         customer_id: str | None = None,
         links: Links | None = None,
         conversation: tuple[str, str] | None = None,
+        source: str | None = None,
     ) -> ScreenedParts:
         """Screen several texts of one message (an email's headers and parts, a form's fields, an API call's named
         parts) as one message: one decision, one audit event, numbers never joined across two texts. With
         ``conversation`` (conversation id, message id) the message is screened in that conversation as a chat
-        message is (``screen_chat``): numbers typed across this and earlier messages are found too."""
+        message is (``screen_chat``): numbers typed across this and earlier messages are found too. ``source``
+        names what vaulted values came from (default: the channel), e.g. the API key that sent them."""
         if not all(isinstance(text, str) for text in texts):
             raise InvalidInput("Only text can be screened.")
         batch = SegmentBatch(texts)
-        chat: ChatScreened | None = None
+        chat_state: _Conversation | None = None
         if conversation is not None:
             if not conversation[0] or not conversation[1]:
                 raise InvalidInput("A message in a conversation needs its conversation id and message id.")
-            chat = await self._run(
-                batch.joined,
-                channel=channel,
-                lang=lang,
-                case_id=case_id,
-                customer_id=customer_id,
-                links=links,
-                chat=_Conversation(*conversation),
-            )
-            screened = chat.screened
-        else:
-            screened = await self.screen(
-                batch.joined,
-                channel=channel,
-                lang=lang,
-                case_id=case_id,
-                sender=sender,
-                customer_id=customer_id,
-                links=links,
-            )
+            chat_state = _Conversation(*conversation)
+        result = await self._run(
+            batch.joined,
+            channel=channel,
+            lang=lang,
+            case_id=case_id,
+            customer_id=customer_id,
+            links=links,
+            chat=chat_state,
+            source=source,
+        )
+        screened = result.screened
+        chat = result if chat_state is not None else None
         if screened.decision is Decision.HOLD:
             return ScreenedParts(screened, tuple(HELD_TEXT for _ in texts), chat=chat)
         parts = tuple(batch.split(screened.text))
@@ -308,6 +303,7 @@ class Screener:
         customer_id: str | None,
         links: Links | None,
         chat: _Conversation | None,
+        source: str | None = None,
     ) -> ChatScreened:
         if not isinstance(text, str):
             raise InvalidInput("Only text can be screened.")
@@ -337,7 +333,14 @@ class Screener:
         # goes away (a dropped connection cancels its task), so no sealed value is left unaccounted for.
         return await asyncio.shield(
             self._finish(
-                work, channel=channel, case_id=case_id, customer_id=customer_id, links=links, chat=chat, started=started
+                work,
+                channel=channel,
+                case_id=case_id,
+                customer_id=customer_id,
+                links=links,
+                chat=chat,
+                started=started,
+                source=source,
             )
         )
 
@@ -351,6 +354,7 @@ class Screener:
         links: Links | None,
         chat: _Conversation | None,
         started: float,
+        source: str | None = None,
     ) -> ChatScreened:
         """Decide, seal, audit, remember the chat fragments, count."""
         analysis = work.analysis
@@ -378,7 +382,7 @@ class Screener:
         new_tokens: list[str] = []
         if decision is not Decision.BLOCK:  # a refused message keeps nothing, not even encrypted
             try:
-                secrets, new_tokens = await self._seal(analysis.items, channel, case_id, customer_id)
+                secrets, new_tokens = await self._seal(analysis.items, source or channel, case_id, customer_id)
             except Exception as exc:
                 return await self._hold(
                     HoldReason.VAULT_FAILED, exc, channel, analysis.lang, case_id, started, counts, work.retractions

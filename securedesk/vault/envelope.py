@@ -37,6 +37,7 @@ _FIELD_VALUE: Final = "securedesk/field/v1"
 _FIELD_KEY: Final = "securedesk/field-key/v1"
 _INDEX_ROOT: Final = "securedesk/index-root/v1"
 _INDEX_KEY_INFO: Final = b"securedesk/blind-index/v1/"
+_LOOKUP_KEY_INFO: Final = b"securedesk/lookup/v1/"
 
 FIELD_FORMAT: Final = 1
 _FIELD_HEADER: Final = struct.Struct(">BI")  # format, KEK version
@@ -132,9 +133,11 @@ class BlindIndexer:
     rotation never changes an index and never needs a re-index. Never an unkeyed hash.
     """
 
-    __slots__ = ("_keys",)
+    __slots__ = ("_keys", "_lookup_keys", "_root")
 
     def __init__(self, root: bytes) -> None:
+        self._root = root
+        self._lookup_keys: dict[str, bytes] = {}
         self._keys = {
             kind: HKDF(
                 algorithm=hashes.SHA256(), length=32, salt=None, info=_INDEX_KEY_INFO + kind.encode("ascii")
@@ -144,6 +147,17 @@ class BlindIndexer:
 
     def index(self, kind: str, canonical: str) -> bytes:
         return hmac.new(self._keys[kind], canonical.encode("utf-8"), hashlib.sha256).digest()
+
+    def lookup(self, purpose: str, value: str) -> bytes:
+        """HMAC-SHA256 of ``value`` under a key derived for ``purpose`` (an API key's stored hash): keyed, and like
+        the indexes unchanged by a KEK rotation."""
+        key = self._lookup_keys.get(purpose)
+        if key is None:
+            key = HKDF(
+                algorithm=hashes.SHA256(), length=32, salt=None, info=_LOOKUP_KEY_INFO + purpose.encode("ascii")
+            ).derive(self._root)
+            self._lookup_keys[purpose] = key
+        return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
 
     def __repr__(self) -> str:
         return "BlindIndexer(••••)"

@@ -261,10 +261,13 @@ class Vault:
             )
         return records
 
-    async def open(self, token: str, *, actor: str, reason: str, audit: AuditHook) -> Sensitive:
+    async def open(
+        self, token: str, *, actor: str, reason: str, audit: AuditHook, source: str | None = None
+    ) -> Sensitive:
         """Decrypt a secret for ``actor``. ``audit`` is awaited before the value is returned; if it raises, the
-        value is dropped and the error propagates. Unknown or expired tokens are ``NotFound``; a ciphertext that
-        does not authenticate is ``DecryptionFailed``.
+        value is dropped and the error propagates. Unknown or expired tokens are ``NotFound``, and so is a token
+        sealed from another ``source`` when one is given; a ciphertext that does not authenticate is
+        ``DecryptionFailed``.
         """
         if audit is None or not callable(audit):
             raise AuditError("Opening a protected value requires an audit hook.", hint="pass audit=AuditLog hook")
@@ -273,6 +276,8 @@ class Vault:
         if not reason.strip():
             raise InvalidInput("Opening a protected value requires a reason.", hint="state why it is needed")
         record = await self._live_record(token)
+        if source is not None and record.source != source:
+            raise NotFound("No protected value with this token, or it has expired.")  # the same answer
         plaintext = self._decrypt(record)
         try:
             await audit(token=record.token, kind=record.kind, actor=actor, reason=reason)
@@ -344,6 +349,11 @@ class Vault:
             raise DecryptionFailed() from exc
 
     # --- columns of other modules -----------------------------------------------------------------------------
+
+    def lookup_hash(self, purpose: str, value: str) -> str:
+        """A keyed hash (hex HMAC-SHA256) to store instead of a bearer secret such as an API key and to look it up
+        by: the database alone cannot test a guess against it. Stable across KEK rotations."""
+        return self._indexer.lookup(purpose, value).hex()
 
     def encrypt_field(self, plaintext: bytes, *, table: str, row_id: str, column: str) -> bytes:
         """Encrypt a sensitive column value under a fresh data key wrapped by the current KEK; the AAD binds

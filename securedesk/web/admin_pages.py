@@ -1,9 +1,10 @@
 """Admin pages: staff accounts (add with a one-time enrolment link, role, queues, disable, new link), KEK versions
-(status, rotation in the background with its progress, retire), the policy in force (reload = the SIGHUP path), and
-email outbox problems. Every change is made by ``securedesk.identity``/``securedesk.vault`` with its audit event.
+(status, rotation in the background with its progress, retire), the policy in force (reload = the SIGHUP path),
+email outbox problems, and the screening API's keys (add and rotate show the key once; revoke). Every change is made
+by ``securedesk.identity``/``securedesk.vault`` with its audit event.
 
-Giving out credentials (a new account or a new enrolment link), changing a role, rotating or retiring a key need a
-fresh second factor (``step_up``). Account names travel in form fields, never in URLs.
+Giving out credentials (a new account, a new enrolment link, a new or rotated API key), changing a role, rotating or
+retiring a key need a fresh second factor (``step_up``). Account names travel in form fields, never in URLs.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from securedesk.errors import InvalidInput, KeyInUse, NotFound, PolicyError, SecureDeskError
+from securedesk.errors import Conflict, InvalidInput, KeyInUse, NotFound, PolicyError, SecureDeskError
 from securedesk.identity import EnrolmentLink, Permission, Role, Session
+from securedesk.identity.api_keys import DEFAULT_RATE_PER_MINUTE, IssuedKey
+from securedesk.identity.api_keys import SCOPES as API_SCOPES
 from securedesk.storage.outbox import STATES as OUTBOX_STATES
 from securedesk.storage.outbox import SqliteOutboxRepository
 from securedesk.vault import KeyRotation, RotationProgress, RotationResult
@@ -277,6 +280,71 @@ async def outbox(request: Request, session: Session) -> Response:
     return render_staff(request, session, "admin/outbox.html", context)
 
 
+# --- API keys ----------------------------------------------------------------------------------------------------
+
+
+async def _api_keys_page(request: Request, session: Session, *, status_code: int = 200,
+                         error: str | None = None) -> Response:
+    records = await services_of(request).api.keys.list(include_revoked=True)
+    rows = [
+        {"record": r, "scopes": ",".join(sorted(r.scopes)), "created": shown_time(r.created_at),
+         "used": shown_time(r.last_used_at) if r.last_used_at is not None else "never",
+         "revoked": shown_time(r.revoked_at) if r.revoked_at is not None else None}
+        for r in records
+    ]
+    context = {"rows": rows, "scopes": list(API_SCOPES), "default_rate": DEFAULT_RATE_PER_MINUTE, "error": error}
+    return render_staff(request, session, "admin/api_keys.html", context, status_code=status_code)
+
+
+def _api_key_shown(request: Request, session: Session, issued: IssuedKey, *, created: bool) -> Response:
+    context = {"key": issued.key.reveal(), "record": issued.record, "scopes": ",".join(sorted(issued.record.scopes)),
+               "created": created}
+    response = render_staff(request, session, "admin/api_key_shown.html", context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def api_keys(request: Request, session: Session) -> Response:
+    return await _api_keys_page(request, session)
+
+
+async def api_key_add(request: Request, session: Session) -> Response:
+    form = await read_form(request)
+    keys = services_of(request).api.keys
+    name = form_text(form, "name", limit=200)
+    try:
+        rate_text = form_text(form, "rate", limit=12) or str(DEFAULT_RATE_PER_MINUTE)
+        if not rate_text.isdigit():
+            raise InvalidInput("The rate limit is a whole number of requests per minute.")
+        issued = await keys.add(
+            name, scopes=[scope for scope in API_SCOPES if form.get(f"scope_{scope}")],
+            channel=form_text(form, "channel", limit=200) or name, rate_per_minute=int(rate_text),
+            actor=actor_of(request, session),
+        )
+    except (InvalidInput, Conflict) as exc:
+        return await _api_keys_page(request, session, status_code=400, error=_say(exc))
+    return _api_key_shown(request, session, issued, created=True)
+
+
+async def api_key_rotate(request: Request, session: Session) -> Response:
+    form = await read_form(request)
+    try:
+        issued = await services_of(request).api.keys.rotate(form_text(form, "name", limit=200),
+                                                            actor=actor_of(request, session))
+    except NotFound as exc:
+        return await _api_keys_page(request, session, status_code=404, error=_say(exc))
+    return _api_key_shown(request, session, issued, created=False)
+
+
+async def api_key_revoke(request: Request, session: Session) -> Response:
+    form = await read_form(request)
+    try:
+        await services_of(request).api.keys.revoke(form_text(form, "name", limit=200), actor=actor_of(request, session))
+    except NotFound as exc:
+        return await _api_keys_page(request, session, status_code=404, error=_say(exc))
+    return _back("/admin/api-keys")
+
+
 ADMIN_ROUTES: Final = (
     StaffRoute("/admin/users", users, ("GET",), Permission.USERS_MANAGE),
     StaffRoute("/admin/users/add", user_add, ("POST",), Permission.USERS_MANAGE, step_up=True,
@@ -296,6 +364,13 @@ ADMIN_ROUTES: Final = (
     StaffRoute("/admin/policy/reload", policy_reload, ("POST",), Permission.POLICY_MANAGE,
                return_to="/admin/policy"),
     StaffRoute("/admin/outbox", outbox, ("GET",), Permission.METRICS_READ),
+    StaffRoute("/admin/api-keys", api_keys, ("GET",), Permission.USERS_MANAGE),
+    StaffRoute("/admin/api-keys/add", api_key_add, ("POST",), Permission.USERS_MANAGE, step_up=True,
+               return_to="/admin/api-keys"),
+    StaffRoute("/admin/api-keys/rotate", api_key_rotate, ("POST",), Permission.USERS_MANAGE, step_up=True,
+               return_to="/admin/api-keys"),
+    StaffRoute("/admin/api-keys/revoke", api_key_revoke, ("POST",), Permission.USERS_MANAGE,
+               return_to="/admin/api-keys"),
 )
 
 

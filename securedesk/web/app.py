@@ -22,6 +22,7 @@ from securedesk.metrics import Metrics
 from securedesk.web import (
     admin_pages,
     agent_pages,
+    api_routes,
     callback_pages,
     chat_pages,
     compliance_pages,
@@ -67,6 +68,7 @@ def create_app(
         *customer_pages.routes(),
         *callback_pages.routes(),
         *form_request_pages.routes(),
+        *api_routes.routes(),
         Mount(STATIC_PREFIX, CachedStaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -28,9 +28,13 @@ from securedesk.errors import (
 from securedesk.logging_setup import describe_exception
 from securedesk.web.i18n import has_text, text
 from securedesk.web.negotiation import prefers_html
+from securedesk.web.problems import problem
 from securedesk.web.templating import render_page, request_language
 
 logger = logging.getLogger("securedesk.web")
+
+#: Paths answered with RFC 9457 problem documents instead of pages.
+API_PREFIX: Final = "/api/"
 
 #: Response headers an ``HTTPException`` may carry through (``Allow`` on 405, ``Retry-After`` on 429/503).
 _PASSED_HEADERS: Final = frozenset({"allow", "retry-after", "www-authenticate"})
@@ -63,6 +67,8 @@ def error_response(
     known = status if status in _ENGLISH_MESSAGES else (500 if status >= 500 else 400)
     english = message or _ENGLISH_MESSAGES[known]
     request_id = request_id_of(request.scope)
+    if request.url.path.startswith(API_PREFIX):
+        return problem(status, english, request_id=request_id, headers=headers)
     if prefers_html(request.headers.get("accept", "")):
         lang = request_language(request)
         title_id, body_id = f"error.{known}.title", f"error.{known}.body"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,15 +24,19 @@ from starlette.requests import Request
 
 from securedesk.audit import AuditLog, VerifyReport
 from securedesk.audit.reasons import ReasonScreen
+from securedesk.channels.api import ScreeningApi
+from securedesk.channels.api.discourse import DiscourseConfig, DiscourseIntegration
 from securedesk.clock import Clock
 from securedesk.config import Settings
 from securedesk.detection import Detector
-from securedesk.errors import AuditError, KeyUnavailable, PolicyError, StorageError
+from securedesk.errors import AuditError, ConfigError, KeyUnavailable, PolicyError, StorageError
 from securedesk.identity import Actor, Identity, PasswordHasher
+from securedesk.identity.api_keys import ApiKeys
 from securedesk.logging_setup import describe_exception
 from securedesk.metrics import Metrics
 from securedesk.policy import Policy, PolicyHolder, load_policy
-from securedesk.screening import Screener
+from securedesk.screening import NudgeLinks, Screener
+from securedesk.storage.api_keys import SqliteApiKeyRepository
 from securedesk.storage.audit_events import SqliteAuditEventStore
 from securedesk.storage.database import Database
 from securedesk.vault import RotationResult, Vault
@@ -123,6 +128,8 @@ class Services:
     identity: Identity  # staff accounts, login, sessions, enrolment
     policy_loader: PolicyLoader  # the policy in force and its audited reloads
     screener: Screener  # the single door every message passes through (its detector also screens audit reasons)
+    api: ScreeningApi  # the screening API for other channels, and its keys
+    discourse: DiscourseIntegration | None  # the reference integration, when ``discourse_url`` is set
     chain_check: BackgroundJob[VerifyReport]  # the last verification of the audit chain (banner, periodic)
     key_rotation: BackgroundJob[RotationResult]  # a KEK rotation started from the admin page
     metrics_authorizer: MetricsAuthorizer | None = None
@@ -187,9 +194,14 @@ async def open_services(
             settings, vault=vault, audit=audit, policy_holder=policy_loader.holder, detector=detector,
             metrics=metrics, clock=clock,
         )
+        api = ScreeningApi(
+            screener=screener, keys=api_keys_for(database, vault, audit, clock), vault=vault, audit=audit,
+            links=NudgeLinks.for_base_url(settings.public_base_url),
+        )
         services = Services(
             settings=settings, clock=clock, metrics=metrics, database=database, vault=vault, audit=audit,
-            reasons=reasons, identity=identity, policy_loader=policy_loader, screener=screener,
+            reasons=reasons, identity=identity, policy_loader=policy_loader, screener=screener, api=api,
+            discourse=discourse_for(settings, api),
             chain_check=BackgroundJob("audit verification", clock),
             key_rotation=BackgroundJob("key rotation", clock),
         )
@@ -208,6 +220,29 @@ async def open_services(
             screener.close()
     finally:
         await database.close()
+
+
+def api_keys_for(database: Database, vault: Vault, audit: AuditLog, clock: Clock) -> ApiKeys:
+    """The API keys over the database, hashed under the vault's lookup key (the server and the CLI share this)."""
+    return ApiKeys(SqliteApiKeyRepository(database), hasher=vault.lookup_hash, audit=audit, clock=clock)
+
+
+def discourse_for(settings: Settings, api: ScreeningApi) -> DiscourseIntegration | None:
+    """The Discourse integration when ``discourse_url`` is set; ``ConfigError`` when its key or secret is missing."""
+    if not settings.discourse_url:
+        return None
+    if settings.discourse_api_key is None or settings.discourse_webhook_secret is None:
+        raise ConfigError(
+            "discourse_url is set but discourse_api_key or discourse_webhook_secret is missing.",
+            hint="set SECUREDESK_DISCOURSE_API_KEY and SECUREDESK_DISCOURSE_WEBHOOK_SECRET, or unset the URL",
+        )
+    verify: ssl.SSLContext | bool = True
+    if settings.discourse_ca_file is not None:
+        verify = ssl.create_default_context(cafile=str(settings.discourse_ca_file))
+    return DiscourseIntegration(api, DiscourseConfig(
+        base_url=settings.discourse_url, api_username=settings.discourse_api_username,
+        api_key=settings.discourse_api_key, webhook_secret=settings.discourse_webhook_secret, verify=verify,
+    ))  # fmt: skip
 
 
 def _policy_reload_hook(services: Services) -> Hook:

@@ -34,6 +34,7 @@ NAV_LINKS: Final = (
     NavLink("/admin/keys", "Keys", Permission.KEYS_MANAGE),
     NavLink("/admin/policy", "Policy", Permission.POLICY_MANAGE),
     NavLink("/admin/outbox", "Email outbox", Permission.METRICS_READ),
+    NavLink("/admin/api-keys", "API keys", Permission.USERS_MANAGE),
     NavLink("/compliance/audit", "Audit log", Permission.AUDIT_READ),
 )
 

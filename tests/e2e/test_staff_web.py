@@ -284,3 +284,35 @@ def _wait_for_loads(server: RunningServer, count: int) -> list[dict[str, object]
         if len(loads) >= count or time.monotonic() > deadline:
             return loads
         time.sleep(0.3)
+
+
+def test_an_admin_creates_and_revokes_an_api_key_from_the_admin_pages(staff_server: RunningServer) -> None:
+    admin = enrol(staff_server, "e2e-keymaster", "admin")
+    client, csrf = login(staff_server, admin)
+    page = client.get("/admin/api-keys", headers=HTML)
+    created = client.post("/admin/api-keys/add", headers=HTML, data={
+        "csrf_token": csrf, "name": "e2e-forum", "channel": "forum", "scope_screen": "1", "rate": "60",
+        "return_to": "/admin/api-keys",
+    })  # fmt: skip
+    shown = re.search(r'id="api-key" type="text" readonly value="(sdk_[^"]+)"', created.text)
+    assert shown is not None, created.text
+    key = shown.group(1)
+    api = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    body = json.dumps({"parts": [{"name": "b", "text": "card 4111 1111 1111 1111"}]})
+    screened = client.post("/api/v1/screen", content=body, headers=api)
+    listing = client.get("/admin/api-keys", headers=HTML)
+    revoked = client.post("/admin/api-keys/revoke", headers=HTML,
+                          data={"csrf_token": csrf, "name": "e2e-forum", "return_to": "/admin/api-keys"})
+    refused = client.post("/api/v1/screen", content=body, headers=api)
+    client.close()
+
+    assert page.status_code == 200
+    assert created.headers["cache-control"] == "no-store"
+    assert screened.json()["parts"] == [{"name": "b", "text": "card [CARD •••• 1111]"}]
+    assert "e2e-forum" in listing.text
+    assert key not in listing.text
+    assert revoked.status_code == 303
+    assert refused.status_code == 401
+    actions = [e["action"] for e in audit_events(staff_server, "--actor", "e2e-keymaster")]
+    assert "api_key.create" in actions
+    assert "api_key.revoke" in actions

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from securedesk.clock import FixedClock
-from securedesk.customer.throttling import RateLimit, SlidingWindow
 from securedesk.errors import ConfigError, RateLimited
+from securedesk.throttling import RateLimit, SlidingWindow
 
 LIMIT = RateLimit("phone number", 3, 3_600)
 

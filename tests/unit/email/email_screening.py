@@ -7,8 +7,10 @@ failing in a way the Screener itself would never report (it turns its own faults
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from securedesk.audit import AuditLog
 from securedesk.audit.reasons import ReasonScreen
@@ -17,6 +19,7 @@ from securedesk.config import Settings
 from securedesk.detection import Detector
 from securedesk.policy import PolicyHolder
 from securedesk.screening import Links, Screened, Screener
+from securedesk.screening.result import ScreenedParts
 from securedesk.storage.database import Database
 from securedesk.vault import LocalKeyFile, Vault
 
@@ -37,7 +40,8 @@ def policy_without_auto_reply(folder: Path) -> Path:
 
 
 class RaisingScreener(Screener):
-    """The real Screener, with a fault injected: while ``error`` is set, ``screen`` raises it instead of screening."""
+    """The real Screener, with a fault injected: while ``error`` is set, ``screen`` and ``screen_many`` raise it
+    instead of screening."""
 
     error: BaseException | None = None
 
@@ -57,6 +61,11 @@ class RaisingScreener(Screener):
         return await super().screen(
             text, channel=channel, lang=lang, case_id=case_id, sender=sender, customer_id=customer_id, links=links
         )
+
+    async def screen_many(self, texts: Sequence[str], **kwargs: Any) -> ScreenedParts:
+        if self.error is not None:
+            raise self.error
+        return await super().screen_many(texts, **kwargs)
 
 
 @dataclass
