@@ -2,8 +2,10 @@
 
 Callers log an event name and put data in ``extra={"fields": {...}}``. Exceptions are logged as their type and stack
 frames; the text of an exception that is not ours is left out, because a library may echo its input in it.
-Libraries that log payloads at DEBUG (aiosqlite: SQL parameters, aiosmtpd: SMTP lines, websockets: frames) are held
-at INFO or above whatever the level, so that DEBUG logging cannot write a card number to disk.
+Libraries that log payloads at DEBUG (aiosqlite: SQL parameters, websockets: frames) are held at INFO or above
+whatever the level, so that DEBUG logging cannot write a card number to disk; aiosmtpd, which logs every SMTP
+command line at INFO ("MAIL FROM:<cust.378282246310005@example.org>": an address, and maybe a number in it), is held
+at WARNING.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PAYLOAD_LOGGERS: Final[Mapping[str, int]] = MappingProxyType(
     {
         "aiosqlite": logging.INFO,
-        "mail.log": logging.INFO,
+        "mail.log": logging.WARNING,  # INFO: each command line, envelope addresses included
         "websockets": logging.INFO,
         "multipart": logging.INFO,
         "python_multipart": logging.INFO,

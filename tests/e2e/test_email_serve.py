@@ -57,11 +57,13 @@ class SinkHandler:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.received: list[bytes] = []
+        self.senders: list[str] = []
         self.arrivals: list[float] = []
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         with self.lock:
             self.received.append(envelope.original_content or b"")
+            self.senders.append(envelope.mail_from or "")
             self.arrivals.append(time.monotonic())
         return "250 2.0.0 OK"
 
@@ -212,6 +214,36 @@ def test_serve_screens_and_relays_to_the_sink_and_keeps_no_canary(tmp_path: Path
     finally:
         server.assert_clean_exit()
     assert leaks_at_rest(server) == []
+
+
+def test_a_number_in_the_sender_address_reaches_no_log_store_or_downstream(tmp_path: Path, sink: RunningSink) -> None:
+    smtp_port = pick_free_port()
+    server = start_server(tmp_path / "gw", **gateway_env(sink.port, smtp_port, LOG_LEVEL="DEBUG"))
+    sender = "cust.378282246310005@example.org"
+    msg = EmailMessage()
+    msg["From"] = f"Customer <{sender}>"
+    msg["To"] = SERVED
+    msg["Subject"] = "Where is my refund?"
+    msg["Message-ID"] = "<serve-sender@mail.test>"
+    msg.set_content("Hello, my refund has not arrived.\n")
+    try:
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=20) as client:
+            assert client.sendmail(sender, [SERVED], msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))) == {}
+        seen = wait_for_ids(sink, {"<serve-sender@mail.test>"}, timeout=20)
+        assert seen["<serve-sender@mail.test>"] == 1
+        time.sleep(1.0)  # an auto-reply, if one were (wrongly) sent, would arrive by now
+    finally:
+        server.assert_clean_exit()
+    canaries = ("378282246310005", "3782 822463 10005")
+    assert len(sink.handler.contents()) == 1  # no auto-reply to an address that carries a number
+    assert sink.handler.senders == ["<>"]  # relayed with the null reverse path, not the address
+    assert find_leaks(sink.handler.contents()[0], canaries) == []
+    hits = []
+    for path in sorted(p for p in server.root.rglob("*") if p.is_file()):
+        hits += [f"{path.name}: {hit}" for hit in find_leaks(path.read_bytes(), canaries)]
+    assert hits == []
+    logs = server.stdout() + server.stderr()
+    assert "example.org" not in logs  # no customer address in the logs, even at DEBUG
 
 
 # --- refused by the running server -------------------------------------------------------------------------

@@ -143,6 +143,11 @@ class MimeDocument:
                 document._walk(message, depth=0, root=True)
             except MimeTooComplex:
                 raise
+            except RecursionError:
+                # The parser nests a frame per MIME level: thousands of levels overflow it. Too deep is permanent.
+                raise MimeTooComplex(
+                    f"The email nests deeper than {limits.max_depth} levels; it was refused."
+                ) from None
             except (ValueError, TypeError, LookupError, AttributeError, IndexError, KeyError, UnicodeError) as exc:
                 # policy.default parses headers strictly and can raise on hostile ones: try the lenient compat32.
                 last_error = exc

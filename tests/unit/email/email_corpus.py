@@ -348,6 +348,8 @@ def samples() -> list[Sample]:
         f'--B\nContent-Type: application/octet-stream; name="=?utf-8?b?{_b64(f"carte {MC}.bin", "utf-8")}?="\n'
         "Content-Transfer-Encoding: base64\n\nAAE=\n--B--\n"), (MASK_MC,), "entities=2; withheld=1"))
     add(Sample("too-deep", _deep(40), error=_too_complex()))
+    # Deep enough to overflow the standard library parser's recursion: still a permanent refusal, not a 451.
+    add(Sample("too-deep-for-the-parser", _deep(3000), error=_too_complex()))
     add(Sample("too-many-parts", _many_parts(600), error=_too_complex()))
     return s
 

@@ -83,6 +83,7 @@ def test_payload_loggers_stay_quiet_even_at_debug(stream: io.StringIO) -> None:
     configure_logging("DEBUG", stream=stream)
     logging.getLogger("aiosqlite").debug("executing ('4111111111111111',)")
     logging.getLogger("mail.log").debug("b'4111111111111111'")
+    logging.getLogger("mail.log").info("%r >> %r", ("127.0.0.1", 5), b"MAIL FROM:<cust.378282246310005@example.org>")
     logging.getLogger("websockets.server").debug("< TEXT '4111111111111111'")
     logging.getLogger("securedesk.test").debug("ours at debug")
 
