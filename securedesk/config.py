@@ -98,7 +98,7 @@ class Settings:
     detection_languages: tuple[str, ...] = ("en", "fr", "sv")
     detection_score_threshold: float = 0.5  # a finding scoring at least this is "found"
     screening_workers: int = 2  # threads that run detection and redaction (CPU-bound) off the event loop
-    conversation_max_messages: int = 4  # chat: a number typed across at most this many consecutive messages
+    conversation_max_messages: int = 10  # chat: a number typed across at most this many messages (an IBAN: 9 groups)
     conversation_window_seconds: float = 120.0  # chat: ... all sent within this many seconds
     conversation_max_tracked: int = 10_000  # chat: conversations whose fragments are kept (least recent evicted)
     # --- vault ---

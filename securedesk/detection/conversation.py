@@ -274,7 +274,7 @@ class ConversationScanner:
         detector: TextAnalyzer,
         *,
         clock: Clock,
-        max_messages: int = 4,
+        max_messages: int = 10,
         window_seconds: float = 120.0,
         max_conversations: int = 10_000,
         entity_types: Sequence[str] = CROSS_MESSAGE_TYPES,

@@ -30,6 +30,7 @@ class Session:
     fragments: tuple[str, ...]  # the parts of the number, as typed
     digits: str  # the whole number, letters and digits only
     label: str  # what its mask says
+    paces: tuple[float, ...] = PACES
 
     @property
     def name(self) -> str:
@@ -73,6 +74,14 @@ SESSIONS = (
         ("GB82 WEST", "1234 5698", "7654 32"),
         "GB82WEST12345698765432",
         "IBAN",
+    ),
+    Session(  # one group per message, with a pause in the middle
+        "fr",
+        ("mon IBAN FR76", "3000", "6000", "attendez", "0112", "3456", "7890", "189"),
+        ("FR76", "3000", "6000", "0112", "3456", "7890"),
+        "FR7630006000011234567890189",
+        "IBAN",
+        paces=(0.3, 3.5),
     ),
 )
 
@@ -131,7 +140,7 @@ async def replay(server: RunningServer, agent: Socket, session: Session, pace: f
 async def test_numbers_typed_over_several_messages_never_reach_the_agent(
     replay_server: RunningServer, agent_client: httpx.Client
 ) -> None:
-    runs = [(session, pace) for session in SESSIONS for pace in PACES]
+    runs = [(session, pace) for session in SESSIONS for pace in session.paces]
     async with agent_socket(replay_server, agent_client) as agent:
         results = await asyncio.gather(*(replay(replay_server, agent, session, pace) for session, pace in runs))
 

@@ -127,10 +127,16 @@ def test_a_card_in_four_messages(detector: Detector, clock: FixedClock) -> None:
     assert [found for found, _ in results[:3]] == [[], [], []]
 
 
-def test_a_card_in_five_messages_is_beyond_the_bound(detector: Detector, clock: FixedClock) -> None:
-    results = send(scanner(detector, clock), ["4111", "1111", "1111", "11", "11"])
+def test_a_card_in_more_messages_than_the_bound_is_beyond_it(detector: Detector, clock: FixedClock) -> None:
+    results = send(scanner(detector, clock, max_messages=4), ["4111", "1111", "1111", "11", "11"])
 
     assert [found for found, _ in results] == [[], [], [], [], []]
+
+
+def test_the_default_bound_covers_a_card_typed_in_pairs_of_digits(detector: Detector, clock: FixedClock) -> None:
+    results = send(scanner(detector, clock), ["card 41", "11", "11", "11", "11", "11", "11", "11"])
+
+    assert [found[0][:2] for found, _ in results if found] == [("CREDIT_CARD", "4111111111111111")]
 
 
 @pytest.mark.parametrize(
@@ -292,6 +298,13 @@ def test_bounds_must_make_sense(kwargs: dict[str, float], detector: Detector, cl
         (["personnummer 19811218-", "9876"], "SE_PERSONNUMMER", "198112189876"),
         (["IBAN FR76 3000 6000 0112", "3456 7890 189"], "IBAN_CODE", "FR7630006000011234567890189"),
         (["IBAN", "FR76 3000 6000", "0112 3456", "7890 189"], "IBAN_CODE", "FR7630006000011234567890189"),
+        # One group per message: an IBAN's seven, with a pause in the middle; a card's four.
+        (
+            ["IBAN FR76", "3000", "6000", "ok", "0112", "3456", "7890", "189"],
+            "IBAN_CODE",
+            "FR7630006000011234567890189",
+        ),
+        (["card 4111", "1111", "1111", "1111"], "CREDIT_CARD", "4111111111111111"),
     ],
 )
 def test_every_type_is_joined_across_messages(
