@@ -5,12 +5,12 @@ conversations) and screens their concatenation with the detector. The rule, so t
 consecutive messages are never merged into a false card:
 
 1. A **tail** is a run of groups (single separators: space, dash, dot, …) at the very end of a message, with at
-   most one closing punctuation mark after it, standing alone (start of text, whitespace, ":" or "(" before it,
-   and not the rest of a phone number after a "+46 " country code). A group starts with a digit or with an IBAN's
-   country code and check digits ("FR76"). A **head** is such a run at the very start of a message, followed by
-   whitespace, the end, or one punctuation mark; it may come after a continuation word (``CONTINUATION_WORDS``)
-   or an ellipsis. A message that is nothing but such a run (after such a word) is **digit-only**. A
-   fragment holds 1 to 34 letters and digits.
+   most one closing punctuation mark or a word saying more follows (``TRAILING_WORDS``: "and", "puis") after it,
+   standing alone (start of text, whitespace, ":" or "(" before it, and not the rest of a phone number after a
+   "+46 " country code). A group starts with a digit or with an IBAN's country code and check digits ("FR76"). A
+   **head** is such a run at the very start of a message, followed by whitespace, the end, or one punctuation mark;
+   it may come after a continuation word (``CONTINUATION_WORDS``) or an ellipsis. A message that is nothing but
+   such a run (after such a word) is **digit-only**. A fragment holds 1 to 34 letters and digits.
 2. A chain is: one message's tail, then zero or more digit-only messages, then the current message's head; at
    most ``max_messages`` fragments in all, each sent within ``window_seconds`` (the policy window, 2 minutes by
    default) before the current one. Small talk between them (no digits: "wait", "ok", or a pause to find the
@@ -101,7 +101,16 @@ _GROUPS: Final = rf"{_FIRST_GROUP}(?:[{re.escape(SEPARATORS)}]{{1,3}}{_LATER_GRO
 _HEAD_GROUPS: Final = rf"{_LATER_GROUP}(?:[{re.escape(SEPARATORS)}]{{1,3}}{_LATER_GROUP})*"
 _CLOSING: Final = "[.,;:!?\u2026]"
 #: A tail may end with the separator the next message continues after ("19811218-", then "9876").
-_TAIL: Final = re.compile(rf"(?<![^\s:(])({_GROUPS})(?:{_CLOSING}|[{re.escape(SEPARATORS)}])?\s*\Z")
+#: Words after the first part of a number that say more follows ("4111 1111 and", "1 84 12 75 puis…").
+TRAILING_WORDS: Final = ("and", "then", "and then", "et", "puis", "et puis", "och", "sen", "sedan", "och sen")
+_TRAILING: Final = (
+    r"(?:\s+(?i:"
+    + "|".join(re.escape(word).replace(r"\ ", r"\s+") for word in sorted(TRAILING_WORDS, key=len, reverse=True))
+    + r"))?"
+)
+_TAIL: Final = re.compile(
+    rf"(?<![^\s:(])({_GROUPS})(?:{_CLOSING}|[{re.escape(SEPARATORS)}])?{_TRAILING}(?:{_CLOSING}+)?\s*\Z"
+)
 _LEAD: Final = (
     r"(?:(?i:" + "|".join(re.escape(word).replace(r"\ ", r"\s+") for word in CONTINUATION_WORDS) + r")"
     r"(?=[\s:\-\u2013\u2026.])\s*(?:[:\-\u2013\u2026]|\.{2,3})?\s*|(?:\u2026|\.{2,3}|[-\u2013])\s*)"
@@ -113,6 +122,11 @@ _COUNTRY_CODE: Final = re.compile(r"\+[0-9]{1,3}\s\Z")
 _TO_SPACE: Final = str.maketrans(dict.fromkeys(SEPARATORS, " "))
 _ANY_DIGIT: Final = re.compile(r"\d")
 _WORD: Final = re.compile(r"\w+")
+#: A short duration ("1 sec", "2 min", "30 s", "une seconde" has no digits anyway): digits that are not a fragment.
+_DURATION: Final = re.compile(
+    r"(?<!\d)\d{1,2}\s?(?i:s|sec|secs|second|seconds|seconde|secondes|sek|sekund|sekunder|m|min|mins|minute|minutes"
+    r"|minut|minuter)(?!\w)"
+)
 
 
 class TextAnalyzer(Protocol):
@@ -216,8 +230,8 @@ def _fragment(norm: NormalizedText, start: int, end: int, *, head: bool = False)
 
 def is_small_talk(text: str) -> bool:
     """A short message without digits ("wait", "ok", "un instant"), or a pause to find the number ("hang on,
-    getting my card"): it does not break a number being typed."""
-    stripped = text.strip()
+    getting my card", "1 sec"): it does not break a number being typed."""
+    stripped = _DURATION.sub("", text).strip()
     if len(stripped) > PAUSE_CHARS or _ANY_DIGIT.search(stripped) is not None:
         return False
     words = _WORD.findall(stripped.lower())

@@ -298,6 +298,9 @@ def test_bounds_must_make_sense(kwargs: dict[str, float], detector: Detector, cl
         (["personnummer 19811218-", "9876"], "SE_PERSONNUMMER", "198112189876"),
         (["IBAN FR76 3000 6000 0112", "3456 7890 189"], "IBAN_CODE", "FR7630006000011234567890189"),
         (["IBAN", "FR76 3000 6000", "0112 3456", "7890 189"], "IBAN_CODE", "FR7630006000011234567890189"),
+        # A word after the first part that says more follows, and a pause with a duration.
+        (["my card 4111 1111 and", "1 sec", "1111 1111"], "CREDIT_CARD", "4111111111111111"),
+        (["Mon NIR 1 84 12 75 puis", "108 045 28"], "FR_NIR", "184127510804528"),
         # One group per message: an IBAN's seven, with a pause in the middle; a card's four.
         (
             ["IBAN FR76", "3000", "6000", "ok", "0112", "3456", "7890", "189"],
@@ -345,7 +348,8 @@ def test_mask_trailing_fragment(text: str, masked: str) -> None:
         ("Ursäkta, jag letar efter kortet", True),
         ("and it has not arrived", False),  # five words, none says the customer is pausing
         ("It has not arrived yet, can you check?", False),  # eight words: a sentence
-        ("wait 2 sec", False),  # digits: maybe part of something
+        ("wait 2 sec", True),  # a duration is not a fragment
+        ("call me at 12", False),  # other digits: maybe part of something
         ("Sorry, I am still looking for the rest of my card number", False),  # too long to be a pause
     ],
 )
