@@ -25,7 +25,10 @@ class UsSsn(EntityType):
     ENTITY: ClassVar[str] = "US_SSN"
     LENGTHS: ClassVar[frozenset[int]] = frozenset({9})
     CONTEXT: ClassVar[dict[str, tuple[str, ...]]] = {
-        "en": ("ssn", "ssns", "social security", "social security number", "ss", "ssa", "taxpayer", "tin", "itin"),
+        "en": (
+            "ssn", "ssns", "social security", "social security number", "social", "soc sec", "ss", "ssa", "taxpayer",
+            "tin", "itin",
+        ),
         "fr": ("ssn", "social security", "numéro de sécurité sociale américain", "américain", "états-unis", "us"),
         "sv": ("ssn", "social security", "amerikanskt", "amerikanska", "usa"),
     }

@@ -49,6 +49,8 @@ def test_ssa_rules(digits: str, issuable: bool) -> None:
         ("SSN123456789", "en", "123456789"),
         ("SSN 123456789", "en", "123456789"),
         ("my social security is 123456789", "en", "123456789"),
+        ("my social is 536221847", "en", "536221847"),  # "social" alone: how Americans say it
+        ("soc sec 536 22 1847", "en", "536 22 1847"),
         ("SSN: 123.45.6789", "en", "123.45.6789"),
         ("123456789 is my SSN", "en", "123456789"),
         ("Mon SSN américain est 123456789", "fr", "123456789"),
