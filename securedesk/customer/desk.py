@@ -80,7 +80,7 @@ class CustomerDesk:
         lookups = SqliteLookupRepository(database)
         callbacks_repo = SqliteCallbackRepository(database)
         if notifier is None:
-            notifier = EmailNotifier(settings, SqliteOutboxRepository(database), clock)
+            notifier = EmailNotifier(settings, SqliteOutboxRepository(database), clock, cipher=vault)
         forms = FormService(
             forms=SqliteFormRepository(database), cases=cases, vault=vault, audit=audit, policy=policy, keys=keys,
             clock=clock, public_base_url=settings.public_base_url, default_ttl_seconds=settings.form_ttl_seconds,

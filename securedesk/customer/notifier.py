@@ -18,8 +18,9 @@ from securedesk import messages
 from securedesk.clock import Clock
 from securedesk.config import Settings
 from securedesk.errors import InvalidInput
+from securedesk.identity import FieldCipher
 from securedesk.sensitive import Sensitive
-from securedesk.storage.outbox import OutboxEntry, OutboxRepository, new_outbox_id
+from securedesk.storage.outbox import SEALED_COLUMN, SEALED_TABLE, OutboxEntry, OutboxRepository, new_outbox_id
 
 
 class Notifier(Protocol):
@@ -35,8 +36,17 @@ class EmailNotifier:
     auto-reply counting) and wakes the relay worker when one is given."""
 
     def __init__(
-        self, settings: Settings, outbox: OutboxRepository, clock: Clock, *, wake: Callable[[], None] | None = None
+        self,
+        settings: Settings,
+        outbox: OutboxRepository,
+        clock: Clock,
+        *,
+        wake: Callable[[], None] | None = None,
+        cipher: FieldCipher | None = None,
     ) -> None:
+        """``cipher``: seals the queued mail (it carries the code until it is sent); without one it is queued in
+        clear (tests of the message itself only)."""
+        self._cipher = cipher
         self._settings = settings
         self._outbox = outbox
         self._clock = clock
@@ -64,12 +74,17 @@ class EmailNotifier:
         message_id = f"<sd.code.{secrets.token_hex(16)}@{self._settings.smtp_hostname}>"
         content = self.build(to=to, code=code, lang=lang, valid_minutes=valid_minutes, message_id=message_id)
         now = self._clock.now()
+        entry_id = new_outbox_id()
+        sealed = self._cipher is not None
+        if self._cipher is not None:
+            content = self._cipher.encrypt_field(content, table=SEALED_TABLE, row_id=entry_id, column=SEALED_COLUMN)
         async with self._outbox.transaction() as conn:
             await self._outbox.enqueue(
                 conn,
                 OutboxEntry(
-                    id=new_outbox_id(), message_id=message_id, kind="autoreply", case_id=None, mail_from="",
+                    id=entry_id, message_id=message_id, kind="autoreply", case_id=None, mail_from="",
                     rcpt_to=(to,), content=content, state="pending", attempts=0, created_at=now, next_attempt_at=now,
+                    sealed=sealed,
                 ),
             )
         if self._wake is not None:

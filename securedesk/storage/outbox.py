@@ -46,6 +46,12 @@ class OutboxEntry:
     finished_at: float | None = None
     last_error: str | None = None
     reply_key: str | None = None
+    sealed: bool = False  # ``content`` is a vault field blob (table "outbox", the entry's id, column "content")
+
+
+#: Where a sealed entry's content blob is bound (``Vault.encrypt_field``'s AAD).
+SEALED_TABLE: Final = "outbox"
+SEALED_COLUMN: Final = "content"
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,7 @@ class OutboxRepository(Protocol):
 
 _COLUMNS: Final = (
     "id, message_id, kind, case_id, mail_from, rcpt_to, content, state, attempts, created_at, next_attempt_at, "
-    "last_attempt_at, finished_at, last_error, reply_key"
+    "last_attempt_at, finished_at, last_error, reply_key, sealed"
 )
 
 _COLUMNS_WITHOUT_CONTENT: Final = _COLUMNS.replace("content", "x'' AS content")
@@ -115,6 +121,7 @@ def _entry(row: aiosqlite.Row) -> OutboxEntry:
         finished_at=row["finished_at"],
         last_error=row["last_error"],
         reply_key=row["reply_key"],
+        sealed=bool(row["sealed"]),
     )
 
 
@@ -127,11 +134,11 @@ class SqliteOutboxRepository:
 
     async def enqueue(self, conn: aiosqlite.Connection, entry: OutboxEntry) -> bool:
         cursor = await conn.execute(
-            f"INSERT OR IGNORE INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            f"INSERT OR IGNORE INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
             (
                 entry.id, entry.message_id, entry.kind, entry.case_id, entry.mail_from, json.dumps(entry.rcpt_to),
                 entry.content, entry.state, entry.attempts, entry.created_at, entry.next_attempt_at,
-                entry.last_attempt_at, entry.finished_at, entry.last_error, entry.reply_key,
+                entry.last_attempt_at, entry.finished_at, entry.last_error, entry.reply_key, int(entry.sealed),
             ),
         )
         inserted = cursor.rowcount == 1

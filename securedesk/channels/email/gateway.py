@@ -74,7 +74,7 @@ class EmailGateway:
             if relay is None
             else RelayWorker(
                 outbox=self.outbox, relay=relay, schedule=RetrySchedule.from_settings(settings), clock=clock,
-                audit=audit, poll_seconds=settings.relay_poll_seconds,
+                audit=audit, poll_seconds=settings.relay_poll_seconds, cipher=encryptor,
             )
         )
         self.intake = EmailIntake(

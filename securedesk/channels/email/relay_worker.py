@@ -19,9 +19,9 @@ from typing import Final
 from securedesk.channels.email.retry import RetrySchedule
 from securedesk.channels.relay import OutboundMessage, Relay
 from securedesk.clock import Clock
-from securedesk.errors import DeliveryError, SecureDeskError
-from securedesk.identity.seams import AuditRecorder
-from securedesk.storage.outbox import OutboxEntry, OutboxRepository
+from securedesk.errors import DeliveryError, DeliveryRefused, SecureDeskError
+from securedesk.identity.seams import AuditRecorder, FieldCipher
+from securedesk.storage.outbox import SEALED_COLUMN, SEALED_TABLE, OutboxEntry, OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,9 @@ class RelayWorker:
         poll_seconds: float,
         concurrency: int = DEFAULT_CONCURRENCY,
         batch_size: int = 50,
+        cipher: FieldCipher | None = None,
     ) -> None:
+        self._cipher = cipher  # opens sealed entries (content that carries a secret until it is sent)
         self._outbox = outbox
         self._relay = relay
         self._schedule = schedule
@@ -112,11 +114,12 @@ class RelayWorker:
     async def _attempt(self, entry: OutboxEntry) -> bool:
         self._in_flight.add(entry.id)
         try:
-            message = OutboundMessage(
-                message_id=entry.message_id, mail_from=entry.mail_from, rcpt_to=entry.rcpt_to,
-                content=entry.content, kind=entry.kind, case_id=entry.case_id,
-            )
             try:
+                content = self._content(entry)
+                message = OutboundMessage(
+                    message_id=entry.message_id, mail_from=entry.mail_from, rcpt_to=entry.rcpt_to,
+                    content=content, kind=entry.kind, case_id=entry.case_id,
+                )
                 await self._relay.deliver(message)
             except DeliveryError as exc:
                 await self._failed(entry, exc)
@@ -126,6 +129,18 @@ class RelayWorker:
             return True
         finally:
             self._in_flight.discard(entry.id)
+
+    def _content(self, entry: OutboxEntry) -> bytes:
+        """The message to send: a sealed entry is opened only now, in memory."""
+        if not entry.sealed:
+            return entry.content
+        if self._cipher is None:
+            raise DeliveryRefused("A sealed outbox entry cannot be opened: this relay has no vault.")
+        try:
+            return self._cipher.decrypt_field(entry.content, table=SEALED_TABLE, row_id=entry.id, column=SEALED_COLUMN)
+        except SecureDeskError as exc:
+            # Its key version was retired (or the row altered): it can never be sent; the sender asks again.
+            raise DeliveryRefused(f"The sealed outbox entry no longer opens ({type(exc).__name__}).") from None
 
     async def _failed(self, entry: OutboxEntry, error: DeliveryError) -> None:
         now = self._clock.now()

@@ -130,15 +130,19 @@ class CustomerWeb:
             )
 
     async def codes_sent_to(self, address: str) -> list[str]:
-        """The one-time codes in the outbox for ``address``, oldest first (what the relay would deliver)."""
+        """The one-time codes in the outbox for ``address``, oldest first (what the relay would deliver: it opens the
+        sealed entries with the vault)."""
         rows = await self.services.database.fetch_all(
-            "SELECT rcpt_to, content FROM outbox WHERE kind = 'autoreply' ORDER BY created_at, rowid"
+            "SELECT id, rcpt_to, content, sealed FROM outbox WHERE kind = 'autoreply' ORDER BY created_at, rowid"
         )
         codes = []
         for row in rows:
             if address not in row["rcpt_to"]:
                 continue
-            message = email.message_from_bytes(bytes(row["content"]), policy=email.policy.default)
+            content = bytes(row["content"])
+            if row["sealed"]:
+                content = self.services.vault.decrypt_field(content, table="outbox", row_id=row["id"], column="content")
+            message = email.message_from_bytes(content, policy=email.policy.default)
             body = message.get_body(("plain",))
             assert body is not None
             match = _CODE.search(body.get_content())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from pathlib import Path
 
 import pytest
 from customer_support import CustomerWeb
@@ -86,6 +87,20 @@ async def test_code_is_sent_by_email_and_stored_only_as_a_keyed_hash(customer_we
         data = value if isinstance(value, bytes) else str(value).encode()
         assert code.encode() not in data
     assert bytes(row["identifier_key"]) == desk.keys.mac("identifier", "jane@example.com")
+
+
+async def test_the_queued_code_mail_is_sealed_until_it_is_sent(customer_web: CustomerWeb) -> None:
+    await customer_web.case()
+    code = await issue(customer_web)
+    assert code is not None
+    row = await customer_web.services.database.fetch_one("SELECT sealed, content FROM outbox WHERE kind = 'autoreply'")
+    assert row is not None
+    assert row["sealed"] == 1
+    assert code.encode() not in bytes(row["content"])
+    path = customer_web.settings.database_path
+    on_disk = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+    assert f"code is {code}".encode() not in on_disk  # the mail's sentence (six digits alone occur by chance)
+    assert await customer_web.codes_sent_to("jane@example.com") == [code]  # what the relay opens and sends
 
 
 async def test_right_code_opens_a_session_once(customer_web: CustomerWeb) -> None:
