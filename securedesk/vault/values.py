@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
+from securedesk.detection import card_brand as detected_card_brand
 from securedesk.errors import InvalidInput
 from securedesk.sensitive import Sensitive
 
@@ -21,50 +22,13 @@ KINDS: Final = frozenset({CREDIT_CARD, US_SSN, FR_NIR, SE_PERSONNUMMER, IBAN_COD
 _NOT_ASCII_DIGIT: Final = re.compile(r"[^0-9]")
 _NOT_ASCII_ALNUM: Final = re.compile(r"[^0-9A-Za-z]")
 
-# Issuer identification number ranges, longest prefix wins (ISO/IEC 7812 registrations as published by the
-# networks). 622126–622925 is UnionPay's range that Discover also accepts; the card is UnionPay's, so it says so.
-_BRAND_RANGES: Final[tuple[tuple[int, int, str], ...]] = (
-    (4, 4, "VISA"),
-    (51, 55, "MASTERCARD"),
-    (2221, 2720, "MASTERCARD"),
-    (34, 34, "AMEX"),
-    (37, 37, "AMEX"),
-    (6011, 6011, "DISCOVER"),
-    (644, 649, "DISCOVER"),
-    (65, 65, "DISCOVER"),
-    (3528, 3589, "JCB"),
-    (300, 305, "DINERS"),
-    (3095, 3095, "DINERS"),
-    (36, 36, "DINERS"),
-    (38, 39, "DINERS"),
-    (62, 62, "UNIONPAY"),
-    (81, 81, "UNIONPAY"),
-    (50, 50, "MAESTRO"),
-    (56, 58, "MAESTRO"),
-    (5018, 5018, "MAESTRO"),
-    (5020, 5020, "MAESTRO"),
-    (5038, 5038, "MAESTRO"),
-    (5893, 5893, "MAESTRO"),
-    (6304, 6304, "MAESTRO"),
-    (6759, 6759, "MAESTRO"),
-    (6761, 6763, "MAESTRO"),
-)
-
-
-# Every prefix spelled out ({"4": "VISA", "2221": "MASTERCARD", ...}), looked up widest first: longest prefix wins.
-_PREFIXES: Final = {
-    str(prefix): brand for low, high, brand in _BRAND_RANGES for prefix in range(low, high + 1)
-}
-_WIDTHS: Final = tuple(sorted({len(p) for p in _PREFIXES}, reverse=True))
-
 
 def card_brand(digits: str) -> str | None:
-    """The card network for a digits-only card number, or ``None`` when no known range matches."""
-    for width in _WIDTHS:
-        brand = _PREFIXES.get(digits[:width]) if len(digits) >= width else None
-        if brand is not None:
-            return brand
-    return None
+    """The card network of a digits-only card number as masks show it ("VISA", "MASTERCARD"), or ``None`` when no
+    known issuer range matches its length: the detector's issuer table (``securedesk.detection.card_brand``), the
+    one table of issuer ranges in SecureDesk."""
+    brand = detected_card_brand(digits)
+    return brand.upper() if brand is not None else None
 
 
 @dataclass(frozen=True)
