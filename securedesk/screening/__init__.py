@@ -4,7 +4,6 @@
 """
 
 from securedesk.screening.analysis import ActedItem, Analysis, TextScreen, strictest
-from securedesk.screening.free_text import FreeTextRedactor
 from securedesk.screening.notices import LinkBuilder, LinkRequest, Links, NudgeLinks
 from securedesk.screening.result import HELD_TEXT, ChatScreened, Decision, HoldReason, Retraction, Screened
 from securedesk.screening.screener import AUDIT_ACTOR, AUDIT_ROLE, Screener
@@ -17,7 +16,6 @@ __all__ = [
     "Analysis",
     "ChatScreened",
     "Decision",
-    "FreeTextRedactor",
     "HoldReason",
     "LinkBuilder",
     "LinkRequest",

@@ -12,6 +12,7 @@ import pytest
 from chat_support import MakeChat, MakeScreener
 
 from securedesk.audit import AuditLog
+from securedesk.audit.reasons import ReasonScreen
 from securedesk.channels.chat import ChatRelayQueue, ChatService
 from securedesk.clock import FixedClock
 from securedesk.config import Settings
@@ -19,7 +20,7 @@ from securedesk.detection import Detector
 from securedesk.detection.conversation import TextAnalyzer
 from securedesk.metrics import Metrics
 from securedesk.policy import PolicyHolder
-from securedesk.screening import FreeTextRedactor, Screener
+from securedesk.screening import Screener
 from securedesk.storage.cases import SqliteCaseRepository
 from securedesk.storage.database import Database
 from securedesk.storage.outbox import SqliteOutboxRepository
@@ -55,7 +56,7 @@ async def vault(chat_settings: Settings, db: Database, clock: FixedClock) -> Vau
 
 @pytest.fixture
 def audit(db: Database, clock: FixedClock, detector: Detector) -> AuditLog:
-    return AuditLog(db, clock, FreeTextRedactor(detector))
+    return AuditLog(db, clock, ReasonScreen(detector=detector))
 
 
 @pytest.fixture

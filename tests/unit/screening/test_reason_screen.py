@@ -1,11 +1,12 @@
-"""FreeTextRedactor: staff free text (audit reasons, search terms) never keeps a card number or national ID."""
+"""ReasonScreen on the screener's detector: staff free text (audit reasons, search terms) never keeps a card number
+or national ID."""
 
 from __future__ import annotations
 
 import pytest
 
+from securedesk.audit.reasons import ReasonScreen
 from securedesk.detection import Detector
-from securedesk.screening import FreeTextRedactor
 
 
 @pytest.mark.parametrize(
@@ -19,6 +20,6 @@ from securedesk.screening import FreeTextRedactor
     ],
 )
 def test_free_text_is_masked_in_every_language(text: str, expected: str, detector: Detector) -> None:
-    redactor = FreeTextRedactor(detector)
+    redactor = ReasonScreen(detector=detector)
     assert redactor.ready  # the detector given is used: none is built
     assert redactor(text) == expected
