@@ -16,7 +16,7 @@ import pytest
 from chat_harness import add_staff, agent_socket, customer, login
 from e2e_harness import ServerFactory
 
-from securedesk.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from securedesk.channels.outbox.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from securedesk.sensitive import Sensitive
 
 pytestmark = pytest.mark.e2e

@@ -31,7 +31,7 @@ from email_leaks import find_leaks
 from email_screening import STRICT_POLICY, RaisingScreener, open_screening, policy_without_auto_reply
 
 from securedesk.channels.email import EmailGateway
-from securedesk.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from securedesk.channels.outbox.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from securedesk.clock import SystemClock
 from securedesk.config import Settings
 from securedesk.detection import Detector

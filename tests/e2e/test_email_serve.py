@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "email"))
 from email_leaks import find_leaks
 from email_screening import policy_without_auto_reply
 
-from securedesk.channels.email.relay_worker import DEFAULT_CONCURRENCY
+from securedesk.channels.outbox.worker import DEFAULT_CONCURRENCY
 
 pytestmark = pytest.mark.e2e
 

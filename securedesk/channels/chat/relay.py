@@ -1,6 +1,7 @@
 """The optional upstream relay of chat: each delivered (redacted) chat message, and each later retraction, is queued in
-the durable outbox as a JSON envelope, in the same transaction that stores the message; the relay worker POSTs it to
-``Settings.webhook_url`` with the HMAC-SHA256 signature of ``securedesk.channels.webhook`` and retries it with backoff.
+the durable outbox as a JSON envelope, in the same transaction that stores the message; the outbox's relay worker
+POSTs it to ``Settings.webhook_url`` with the HMAC-SHA256 signature of ``securedesk.channels.outbox.webhook`` and
+retries it with backoff.
 
 Envelope of a message (``type`` ``chat.message``)::
 

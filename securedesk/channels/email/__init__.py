@@ -1,11 +1,10 @@
-"""The email channel: SMTP ingress, MIME-aware screening, a durable outbox and a relay to the help desk."""
+"""The email channel: SMTP ingress, MIME-aware screening, and the SMTP relay to the help desk (the outbox and its
+relay worker, which chat's webhook relay shares, are ``securedesk.channels.outbox``)."""
 
 from securedesk.channels.email.gateway import EmailGateway, relay_from_settings
 from securedesk.channels.email.ingress import EmailIngressHandler, SmtpIngress
 from securedesk.channels.email.intake import EmailIntake, InboundEmail, IntakeOutcome
 from securedesk.channels.email.mime import MimeDocument, MimeLimits, RebuiltEmail
-from securedesk.channels.email.relay_worker import RelayWorker
-from securedesk.channels.email.retry import RetrySchedule
 from securedesk.channels.email.smtp_relay import SmtpRelay
 
 __all__ = [
@@ -17,8 +16,6 @@ __all__ = [
     "MimeDocument",
     "MimeLimits",
     "RebuiltEmail",
-    "RelayWorker",
-    "RetrySchedule",
     "SmtpIngress",
     "SmtpRelay",
     "relay_from_settings",

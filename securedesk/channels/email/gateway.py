@@ -14,11 +14,11 @@ from typing import Protocol
 
 from securedesk.channels.email.ingress import EmailIngressHandler, SmtpIngress
 from securedesk.channels.email.intake import EmailIntake
-from securedesk.channels.email.relay_worker import RelayWorker
-from securedesk.channels.email.retry import RetrySchedule
 from securedesk.channels.email.smtp_relay import SmtpRelay
-from securedesk.channels.relay import Relay
-from securedesk.channels.webhook import WebhookRelay
+from securedesk.channels.outbox.relay import Relay
+from securedesk.channels.outbox.retry import RetrySchedule
+from securedesk.channels.outbox.webhook import WebhookRelay
+from securedesk.channels.outbox.worker import RelayWorker
 from securedesk.clock import Clock
 from securedesk.config import Settings
 from securedesk.identity.seams import AuditRecorder, FieldCipher

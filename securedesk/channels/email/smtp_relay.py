@@ -13,7 +13,7 @@ from typing import Final
 
 import aiosmtplib
 
-from securedesk.channels.relay import OutboundMessage
+from securedesk.channels.outbox.relay import OutboundMessage
 from securedesk.config import Settings
 from securedesk.errors import ConfigError, DeliveryError, DeliveryRefused
 

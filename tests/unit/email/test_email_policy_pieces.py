@@ -9,8 +9,8 @@ import pytest
 
 from securedesk.channels.email.autoreply import build_auto_reply, reply_blocker
 from securedesk.channels.email.ingress import is_served
-from securedesk.channels.email.retry import RetrySchedule
-from securedesk.channels.webhook import sign, verify_signature
+from securedesk.channels.outbox.retry import RetrySchedule
+from securedesk.channels.outbox.webhook import sign, verify_signature
 from securedesk.config import Settings
 from securedesk.errors import ConfigError
 from securedesk.sensitive import Sensitive

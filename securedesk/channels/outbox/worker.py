@@ -16,8 +16,8 @@ import contextlib
 import logging
 from typing import Final
 
-from securedesk.channels.email.retry import RetrySchedule
-from securedesk.channels.relay import OutboundMessage, Relay
+from securedesk.channels.outbox.relay import OutboundMessage, Relay
+from securedesk.channels.outbox.retry import RetrySchedule
 from securedesk.clock import Clock
 from securedesk.errors import DeliveryError, DeliveryRefused, SecureDeskError
 from securedesk.identity.seams import AuditRecorder, FieldCipher

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import httpx
 
-from securedesk.channels.relay import OutboundMessage
+from securedesk.channels.outbox.relay import OutboundMessage
 from securedesk.clock import Clock
 from securedesk.errors import ConfigError, DeliveryError, DeliveryRefused
 from securedesk.sensitive import Sensitive
