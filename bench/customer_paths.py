@@ -26,13 +26,13 @@ from starlette.applications import Starlette
 
 from securedesk.clock import SystemClock
 from securedesk.config import Settings
+from securedesk.gateway.services import open_services
 from securedesk.identity import Argon2Parameters, PasswordHasher
 from securedesk.metrics import Metrics
 from securedesk.storage.cases import CaseRecord, SqliteCaseRepository, new_case_id, new_reference
 from securedesk.vault import LocalKeyFile
 from securedesk.web.app import create_app
 from securedesk.web.customer_pages import customer_desk
-from securedesk.web.services import open_services
 
 PROJECT = Path(__file__).resolve().parents[1]
 _CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')

@@ -21,13 +21,13 @@ import httpx
 
 from securedesk.clock import FixedClock
 from securedesk.config import Settings
+from securedesk.gateway.services import Services, open_services
 from securedesk.identity import Actor, Role
 from securedesk.identity.totp import code_at
 from securedesk.metrics import Metrics
 from securedesk.sensitive import Sensitive
 from securedesk.vault import LocalKeyFile
 from securedesk.web.app import create_app
-from securedesk.web.services import Services, open_services
 
 PASSWORD = "a reasonably long benchmark passphrase"  # noqa: S105 (a benchmark account)
 OPERATOR = Actor("bench", "system", channel="cli")

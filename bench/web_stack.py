@@ -26,11 +26,11 @@ from starlette.routing import Route
 
 from securedesk.clock import SystemClock
 from securedesk.config import Settings
+from securedesk.gateway.services import open_services
 from securedesk.logging_setup import configure_logging
 from securedesk.metrics import Metrics
 from securedesk.vault import LocalKeyFile
 from securedesk.web.app import create_app
-from securedesk.web.services import open_services
 
 ASGI = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]],
                 Awaitable[None]]

@@ -28,10 +28,10 @@ from securedesk.channels.email import EmailGateway
 from securedesk.clock import Clock, SystemClock
 from securedesk.config import Settings
 from securedesk.errors import ConfigError, SecureDeskError
+from securedesk.gateway.services import Services, open_services
 from securedesk.logging_setup import describe_exception
 from securedesk.metrics import Metrics
 from securedesk.web.app import create_app, create_metrics_app
-from securedesk.web.services import Services, open_services
 
 logger = logging.getLogger("securedesk.server")
 

@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
 from securedesk.errors import Conflict, InvalidInput, KeyInUse, NotFound, PolicyError, SecureDeskError
+from securedesk.gateway.services import Services
 from securedesk.identity import EnrolmentLink, Permission, Role, Session
 from securedesk.identity.api_keys import DEFAULT_RATE_PER_MINUTE, IssuedKey
 from securedesk.identity.api_keys import SCOPES as API_SCOPES
@@ -24,7 +25,6 @@ from securedesk.storage.outbox import STATES as OUTBOX_STATES
 from securedesk.storage.outbox import SqliteOutboxRepository
 from securedesk.vault import KeyRotation, RotationProgress, RotationResult
 from securedesk.web.auth import StaffRoute, actor_of, form_text, read_form, services_of, staff_routes
-from securedesk.web.services import Services
 from securedesk.web.staff_layout import render_staff, shown_time
 
 #: While a rotation runs, the keys page reloads itself this often (a meta refresh: no script needed).

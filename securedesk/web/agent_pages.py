@@ -47,6 +47,7 @@ from securedesk.errors import (
     PermissionDenied,
     RateLimited,
 )
+from securedesk.gateway.services import Services
 from securedesk.identity import Permission, Session, allowed
 from securedesk.sensitive import Sensitive
 from securedesk.storage.cases import CaseRecord, MessageRecord, VaultedItem
@@ -62,7 +63,6 @@ from securedesk.web.auth import (
     websocket_session,
 )
 from securedesk.web.chat_pages import chat_runtime
-from securedesk.web.services import Services
 from securedesk.web.staff_layout import render_staff
 
 logger = logging.getLogger("securedesk.web.agent")

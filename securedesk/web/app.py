@@ -18,6 +18,7 @@ from starlette.types import ExceptionHandler
 from securedesk.clock import Clock, SystemClock
 from securedesk.config import Settings
 from securedesk.errors import SecureDeskError
+from securedesk.gateway.services import Services, open_services
 from securedesk.metrics import Metrics
 from securedesk.web import (
     admin_pages,
@@ -35,7 +36,6 @@ from securedesk.web.error_pages import ErrorBoundaryMiddleware, handle_http_exce
 from securedesk.web.health import healthz, metrics_on_main_app, metrics_response, readyz
 from securedesk.web.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
 from securedesk.web.pages import landing, switch_language
-from securedesk.web.services import Services, open_services
 from securedesk.web.templating import STATIC_DIR, STATIC_PREFIX, CachedStaticFiles, StaticAssets, build_templates
 
 

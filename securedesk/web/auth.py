@@ -31,10 +31,10 @@ from starlette.websockets import WebSocket
 from securedesk.clock import Clock
 from securedesk.config import Settings
 from securedesk.errors import AuthenticationFailed, InvalidInput, PermissionDenied, StepUpRequired
+from securedesk.gateway.services import Services
 from securedesk.identity import SESSION_COOKIE, Actor, Permission, Role, Session, require
 from securedesk.sensitive import Sensitive
 from securedesk.web.pages import safe_next
-from securedesk.web.services import Services
 from securedesk.web.staff_layout import render_staff
 
 logger = logging.getLogger("securedesk.web.auth")

@@ -39,6 +39,7 @@ from securedesk.channels.chat import (
 )
 from securedesk.channels.chat.conversation_token import ConversationTokens, new_conversation_id
 from securedesk.errors import InputTooLarge, InvalidInput, NotFound, PermissionDenied, RateLimited
+from securedesk.gateway.services import Services
 from securedesk.identity import SessionsEnded
 from securedesk.screening import LinkBuilder, LinkRequest, Links, NudgeLinks
 from securedesk.storage.cases import SqliteCaseRepository
@@ -47,7 +48,6 @@ from securedesk.web.auth import allowed_origins, services_of
 from securedesk.web.customer_pages import customer_desk
 from securedesk.web.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, choose_language
 from securedesk.web.middleware import CONTENT_SECURITY_POLICY
-from securedesk.web.services import Services
 from securedesk.web.templating import render_page
 
 logger = logging.getLogger("securedesk.web.chat")

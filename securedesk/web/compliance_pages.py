@@ -19,9 +19,9 @@ from starlette.routing import BaseRoute
 
 from securedesk.audit import EXPORT_FORMATS, OUTCOMES, AuditFilters, Page
 from securedesk.errors import InvalidInput
+from securedesk.gateway.services import Services
 from securedesk.identity import Permission, Session
 from securedesk.web.auth import StaffRoute, actor_of, client_ip, form_text, read_form, services_of, staff_routes
-from securedesk.web.services import Services
 from securedesk.web.staff_layout import render_staff, shown_time
 
 PAGE_SIZE: Final = 50

@@ -35,13 +35,13 @@ from securedesk.customer.phones import PHONE_REGIONS
 from securedesk.customer.validation import CARD_VERIFICATION_FIELDS
 from securedesk.customer.windows import COMMON_TIME_ZONES, DEFAULT_TIME_ZONES, time_zone
 from securedesk.errors import LinkGone, MessageBlocked, NotFound, RateLimited, ValidationFailed
+from securedesk.gateway.services import Services
 from securedesk.logging_setup import describe_exception
 from securedesk.screening import Screener
 from securedesk.sensitive import Sensitive
 from securedesk.web.auth import check_origin, client_ip, form_text, read_form, services_of
 from securedesk.web.customer_i18n import customer_text, field_error_text
 from securedesk.web.i18n import LANGUAGE_COOKIE, parse_accept_language, supported
-from securedesk.web.services import Services
 from securedesk.web.templating import render_page
 
 logger = logging.getLogger("securedesk.web.customer")

@@ -7,8 +7,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from securedesk.gateway.services import Services
 from securedesk.metrics import CONTENT_TYPE, Metrics
-from securedesk.web.services import Services
 
 
 def services_of(request: Request) -> Services:

@@ -18,11 +18,11 @@ from e2e_harness import pick_free_port
 from securedesk.clock import SystemClock
 from securedesk.config import Settings
 from securedesk.errors import ConfigError
+from securedesk.gateway.services import Services, open_services
 from securedesk.metrics import Metrics
 from securedesk.server import Gateway, bind_listener, display_url
 from securedesk.vault import LocalKeyFile
 from securedesk.vault.devcerts import ensure_dev_certificates
-from securedesk.web.services import Services, open_services
 
 pytestmark = pytest.mark.e2e
 

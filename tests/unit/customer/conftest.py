@@ -10,11 +10,11 @@ from customer_support import FAST, CustomerWeb
 
 from securedesk.clock import FixedClock
 from securedesk.config import Settings
+from securedesk.gateway.services import open_services
 from securedesk.identity import PasswordHasher
 from securedesk.metrics import Metrics
 from securedesk.vault import LocalKeyFile
 from securedesk.web.app import create_app
-from securedesk.web.services import open_services
 
 
 @pytest.fixture

@@ -17,12 +17,12 @@ from starlette.applications import Starlette
 from securedesk.clock import FixedClock
 from securedesk.config import Settings
 from securedesk.customer.desk import CustomerDesk
+from securedesk.gateway.services import Services
 from securedesk.identity import Actor, Argon2Parameters, Role, StaffMember
 from securedesk.identity.totp import code_at
 from securedesk.sensitive import Sensitive
 from securedesk.storage.cases import CaseRecord, SqliteCaseRepository, new_case_id, new_reference
 from securedesk.web.customer_pages import customer_desk
-from securedesk.web.services import Services
 
 FAST = Argon2Parameters("test", time_cost=1, memory_kib=1024, parallelism=1)
 PASSWORD = "correct horse battery staple"

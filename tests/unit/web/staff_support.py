@@ -19,10 +19,10 @@ from starlette.applications import Starlette
 
 from securedesk.clock import FixedClock
 from securedesk.config import Settings
+from securedesk.gateway.services import Services
 from securedesk.identity import Actor, Argon2Parameters, Role, StaffMember
 from securedesk.identity.totp import code_at
 from securedesk.sensitive import Sensitive
-from securedesk.web.services import Services
 
 FAST = Argon2Parameters("test", time_cost=1, memory_kib=1024, parallelism=1)
 PASSWORD = "correct horse battery staple"

@@ -16,6 +16,7 @@ from securedesk.audit.reasons import ReasonScreen
 from securedesk.clock import FixedClock
 from securedesk.config import Settings
 from securedesk.errors import AuditError, PolicyError
+from securedesk.gateway.services import Services, open_services
 from securedesk.identity import Actor, PasswordHasher, Role
 from securedesk.identity.totp import code_at
 from securedesk.metrics import Metrics
@@ -28,7 +29,6 @@ from securedesk.server import (
 )
 from securedesk.storage.database import Database
 from securedesk.vault import LocalKeyFile, SealRequest
-from securedesk.web.services import Services, open_services
 
 PROJECT_POLICY = Path(__file__).resolve().parents[3] / "policies" / "default.toml"
 BLOCK_AUDIT = (

@@ -17,13 +17,13 @@ from starlette.types import Message, Receive, Scope, Send
 from securedesk.clock import FixedClock
 from securedesk.config import Settings
 from securedesk.errors import AuditError, PermissionDenied
+from securedesk.gateway.services import Services, open_services
 from securedesk.metrics import Metrics
 from securedesk.vault import LocalKeyFile
 from securedesk.vault.keys import key_file_name
 from securedesk.web.app import create_app, create_metrics_app
 from securedesk.web.i18n import LANGUAGE_COOKIE
 from securedesk.web.middleware import CONTENT_SECURITY_POLICY
-from securedesk.web.services import Services, open_services
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}

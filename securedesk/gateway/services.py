@@ -18,9 +18,7 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Final
-
-from starlette.requests import Request
+from typing import Any, Final
 
 from securedesk.audit import AuditLog, VerifyReport
 from securedesk.audit.reasons import ReasonScreen
@@ -30,6 +28,7 @@ from securedesk.clock import Clock
 from securedesk.config import Settings
 from securedesk.detection import Detector
 from securedesk.errors import AuditError, ConfigError, KeyUnavailable, PolicyError, StorageError
+from securedesk.gateway.jobs import BackgroundJob
 from securedesk.identity import Actor, Identity, PasswordHasher
 from securedesk.identity.api_keys import ApiKeys
 from securedesk.logging_setup import describe_exception
@@ -40,14 +39,14 @@ from securedesk.storage.api_keys import SqliteApiKeyRepository
 from securedesk.storage.audit_events import SqliteAuditEventStore
 from securedesk.storage.database import Database
 from securedesk.vault import RotationResult, Vault
-from securedesk.web.jobs import BackgroundJob
 
 logger = logging.getLogger("securedesk.services")
 
 #: A readiness check returns when its part is usable and raises (any exception) when it is not.
 ReadinessCheck = Callable[[], Awaitable[None]]
 Hook = Callable[[], Awaitable[None]]
-MetricsAuthorizer = Callable[[Request], Awaitable[bool]]
+#: Decides, for a web request (the web layer passes its Starlette ``Request``), who may read ``/metrics``.
+MetricsAuthorizer = Callable[[Any], Awaitable[bool]]
 
 READINESS_TIMEOUT_SECONDS: Final = 3.0
 #: Who loads the policy at start-up and on SIGHUP, in the audit log.
