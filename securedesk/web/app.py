@@ -18,6 +18,7 @@ from starlette.types import ExceptionHandler
 from securedesk.clock import Clock, SystemClock
 from securedesk.config import Settings
 from securedesk.errors import SecureDeskError
+from securedesk.gateway.chat import ChatRuntime
 from securedesk.gateway.services import Services, open_services
 from securedesk.metrics import Metrics
 from securedesk.web import (
@@ -80,7 +81,7 @@ def create_app(
         async with open_services(settings, clock=clock, metrics=metrics) as owned:
             _admit_admins_to_metrics(owned)
             app.state.services = owned
-            app.state.chat = chat_pages.ChatRuntime.build(owned)
+            app.state.chat = ChatRuntime.build(owned)
             try:
                 yield
             finally:
@@ -108,7 +109,7 @@ def create_app(
     if services is not None:
         _admit_admins_to_metrics(services)
         app.state.services = services  # else set by the lifespan, which opens them
-        app.state.chat = chat_pages.ChatRuntime.build(services)  # closed by the shutdown hook it registers
+        app.state.chat = ChatRuntime.build(services)  # closed by the shutdown hook it registers
     return app
 
 

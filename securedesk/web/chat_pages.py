@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -30,20 +29,16 @@ from securedesk.channels.chat import (
     CLOSE_NORMAL,
     CLOSE_POLICY,
     CLOSE_TOO_BIG,
-    AgentConsole,
-    ChatRelayQueue,
     ChatService,
     CustomerPeer,
     MessageRate,
     check_frame_size,
 )
-from securedesk.channels.chat.conversation_token import ConversationTokens, new_conversation_id
+from securedesk.channels.chat.conversation_token import new_conversation_id
 from securedesk.errors import InputTooLarge, InvalidInput, NotFound, PermissionDenied, RateLimited
+from securedesk.gateway.chat import ChatRuntime
 from securedesk.gateway.services import Services
-from securedesk.identity import SessionsEnded
-from securedesk.screening import LinkBuilder, LinkRequest, Links, NudgeLinks
-from securedesk.storage.cases import SqliteCaseRepository
-from securedesk.storage.outbox import SqliteOutboxRepository
+from securedesk.screening import LinkBuilder, LinkRequest, NudgeLinks
 from securedesk.web.auth import allowed_origins, services_of
 from securedesk.web.customer_pages import customer_desk
 from securedesk.web.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, choose_language
@@ -55,48 +50,6 @@ logger = logging.getLogger("securedesk.web.chat")
 CHAT_COOKIE: Final = "__Host-securedesk-chat"
 WS_PATH: Final = "/chat/ws"
 _MAX_CLIENT_ID: Final = 64
-
-
-@dataclass
-class ChatRuntime:
-    """The chat parts of one app, built once from its ``Services`` (``ChatRuntime.build``)."""
-
-    service: ChatService
-    console: AgentConsole
-    tokens: ConversationTokens
-
-    @classmethod
-    def build(cls, services: Services, *, links: Links | None = None) -> ChatRuntime:
-        """Build the chat from ``services`` and register it: its shutdown hook (deliver what is held, close every
-        WebSocket with 1001) and its session-end listener (close the agent WebSockets of ended sessions, 1008).
-        ``links`` builds the nudge links of a case (the customer desk's), else the generic pages are offered."""
-        settings = services.settings
-        cases = SqliteCaseRepository(services.database)
-        outbox = SqliteOutboxRepository(services.database)
-        relay = ChatRelayQueue(outbox, services.clock) if settings.webhook_url else None
-        service = ChatService(
-            settings=settings, screener=services.screener, cases=cases, clock=services.clock,
-            metrics=services.metrics, links=links, relay=relay,
-        )
-        runtime = cls(
-            service=service,
-            console=AgentConsole(
-                cases=cases, vault=services.vault, audit=services.audit, policy=services.policy,
-                clock=services.clock, reveal_per_hour=settings.reveal_max_per_hour,
-            ),
-            tokens=ConversationTokens.from_keyring(
-                services.vault.keyring, clock=services.clock, lifetime_seconds=settings.chat_conversation_seconds
-            ),
-        )
-        services.shutdown_hooks.append(runtime.close)
-        services.identity.listeners.add(runtime.sessions_ended)
-        return runtime
-
-    async def sessions_ended(self, event: SessionsEnded) -> None:
-        await self.service.sessions_ended(event)
-
-    async def close(self) -> None:
-        await self.service.close()
 
 
 def chat_runtime(conn: HTTPConnection) -> ChatRuntime:
