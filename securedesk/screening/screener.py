@@ -528,7 +528,7 @@ class Screener:
         distinct vaulted value, in the order ``_seal`` met them)."""
         tokens: dict[tuple[str, str], str] = {}
         refs = iter(secrets)
-        for acted in items:
+        for acted in items if secrets else ():  # nothing sealed (a refused message): no value is normalized here
             if acted.action is Action.VAULT:
                 key = (
                     acted.item.entity_type,
@@ -543,7 +543,7 @@ class Screener:
         for acted in items:
             item = acted.item
             token = None
-            if acted.action is Action.VAULT:
+            if acted.action is Action.VAULT and tokens:
                 token = tokens.get(
                     (item.entity_type, normalize_secret(item.entity_type, item.digits).canonical.reveal())
                 )

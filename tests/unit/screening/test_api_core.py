@@ -5,7 +5,7 @@ rate-limited, audited), ``Screener.screen_many`` (one message, findings per part
 from __future__ import annotations
 
 import pytest
-from screening_support import MakeScreener
+from screening_support import MakeScreener, WritePolicy, uniform_policy
 
 from securedesk.audit import AuditLog
 from securedesk.channels.api import Part, ScreeningApi
@@ -169,3 +169,15 @@ async def test_detokenize_opens_only_what_the_same_key_vaulted(api: ScreeningApi
         await api.detokenize(screen_only, token, "refund for ticket 12", origin_ip=None)
     with pytest.raises(InvalidInput):
         await api.detokenize(forum, token, "why", origin_ip=None)
+
+
+async def test_a_refused_message_reports_where_without_any_token(
+    make_screener: MakeScreener, write_policy: WritePolicy
+) -> None:
+    screener = make_screener(write_policy(uniform_policy("block")))
+    texts = ["IBAN GB82 WEST 1234 5698 7654 32", "and card 4111 1111 1111 1111"]
+    result = await screener.screen_many(texts, channel="api", lang="en", case_id=None, sender=None)
+
+    assert result.decision is Decision.BLOCK
+    found = [(f.part, f.finding.entity_type, f.finding.action, f.finding.token) for f in result.findings]
+    assert found == [(0, "IBAN_CODE", "block", None), (1, "CREDIT_CARD", "block", None)]
