@@ -23,6 +23,10 @@ consecutive messages are never merged into a false card:
    an SSN, which has none, needs its layout or context words as it would in one message.
 4. A finding counts only if it covers digits of the current message **and** of at least one earlier message; the
    earlier messages it touches are reported so the caller can hold them back or retract them.
+5. A number all in the current message whose context words are in the one or two messages before ("my SSN is",
+   then "536221847": an SSN, which has no check digit, needs them) is found by analyzing the current message after
+   the last characters of those (``CONTEXT_KEEP_CHARS``, within the window); it is reported with the current
+   message as its only part.
 
 Use: ``scan`` (reads the state, runs the detector: call it from a worker thread) on the text as screened, then
 ``record`` the text actually delivered (after masking), which updates the state and says whether this message's
@@ -88,6 +92,11 @@ HOLD_FRAGMENT_DIGITS: Final = 4
 #: around the fragments, so context words ("card", "personnummer") score as they would in one message.
 _CONTEXT_BEFORE: Final = 64
 _CONTEXT_AFTER: Final = 40
+#: Context carried to the next message: the last characters of a message ("my SSN is", then "536221847"), used
+#: for a next message of at most ``CONTEXT_MESSAGE_CHARS`` characters.
+CONTEXT_KEEP_CHARS: Final = 64
+CONTEXT_MESSAGES: Final = 2  # the previous message, and one before it (small talk: "my SSN is", "wait", "53622…")
+CONTEXT_MESSAGE_CHARS: Final = 200
 #: Tails are found in the last characters of a message only (19 digits with separators, punctuation, spaces).
 _TAIL_SEARCH: Final = 80
 
@@ -273,10 +282,12 @@ def find_head(norm: NormalizedText) -> tuple[_Fragment, bool] | None:
 
 
 class _Conversation:
-    __slots__ = ("pending",)
+    __slots__ = ("context", "pending")
 
     def __init__(self, size: int) -> None:
         self.pending: deque[_Recorded] = deque(maxlen=size)
+        #: The last characters of the last ``CONTEXT_MESSAGES`` messages (as delivered), with when they came.
+        self.context: deque[tuple[float, Sensitive]] = deque(maxlen=CONTEXT_MESSAGES)
 
 
 class ConversationScanner:
@@ -341,13 +352,21 @@ class ConversationScanner:
         now = self._clock.now()
         norm = normalize_text(text)
         head = find_head(norm)
-        if head is None:
+        chain: list[_Recorded] = []
+        if head is not None:
+            with self._lock:
+                chain = self._live(conversation_id, now, touch=True)
+        if chain and head is not None:
+            result = self._scan_chain(conversation_id, message_id, norm, head[0], chain, lang, min_score)
+            if result.findings:
+                return result
+        if len(norm.text) > CONTEXT_MESSAGE_CHARS or _ANY_DIGIT.search(norm.text) is None:
             return ConversationScan(conversation_id, message_id)
         with self._lock:
-            chain = self._live(conversation_id, now, touch=True)
-        if not chain:
+            context = self._context(conversation_id, now)
+        if context is None:
             return ConversationScan(conversation_id, message_id)
-        return self._scan_chain(conversation_id, message_id, norm, head[0], chain, lang, min_score)
+        return self._scan_with_context(conversation_id, message_id, norm, context, lang, min_score)
 
     def record(self, conversation_id: str, message_id: str, text: str, *, consumed: bool = False) -> bool:
         """Remember this message's trailing fragment (``text`` as delivered, numbers found already masked).
@@ -368,9 +387,11 @@ class ConversationScanner:
             if consumed or (not digit_only and not is_small_talk(norm.text)):
                 # Only a digit-only message can sit in the middle of a chain; small talk passes over it.
                 pending.clear()
+            if consumed:
+                conversation.context.clear()
+            elif norm.text.strip():
+                conversation.context.append((now, Sensitive(norm.text.strip()[-CONTEXT_KEEP_CHARS:])))
             if tail is None:
-                if not pending:
-                    self._conversations.pop(conversation_id, None)
                 return False
             pending.append(_Recorded(message_id, now, Sensitive(text), tail, digit_only))
         return digit_only or tail.digits >= HOLD_FRAGMENT_DIGITS
@@ -387,6 +408,38 @@ class ConversationScanner:
         else:
             self._conversations.move_to_end(conversation_id)
         return conversation
+
+    def _context(self, conversation_id: str, now: float) -> str | None:
+        conversation = self._conversations.get(conversation_id)
+        if conversation is None:
+            return None
+        texts = [text.reveal() for at, text in conversation.context if at >= now - self._window]
+        return " ".join(texts) if texts else None
+
+    def _scan_with_context(
+        self,
+        conversation_id: str,
+        message_id: str,
+        norm: NormalizedText,
+        context: str,
+        lang: str,
+        min_score: float | None,
+    ) -> ConversationScan:
+        """A number that is all in this message but whose context words are in the previous one ("my SSN is", then
+        "536221847"): the message is analyzed after the end of the previous one, and only findings inside it count."""
+        offset = len(context) + 1
+        joined = f"{context} {norm.text}"
+        found: list[CrossMessageFinding] = []
+        for finding in self._detector.analyze(joined, lang, self._entity_types, min_score=min_score):
+            if finding.start < offset:
+                continue
+            start, end = norm.original_span(finding.start - offset, finding.end - offset)
+            found.append(
+                CrossMessageFinding(
+                    finding.entity_type, finding.score, finding.digits, (FragmentPart(message_id, start, end),)
+                )
+            )
+        return ConversationScan(conversation_id, message_id, tuple(found))
 
     def _prune(self, pending: deque[_Recorded], now: float) -> None:
         while pending and pending[0].at < now - self._window:

@@ -75,6 +75,9 @@ SESSIONS = (
         "GB82WEST12345698765432",
         "IBAN",
     ),
+    Session(  # the number alone, its label in the message before
+        "en", ("my SSN is", "536221847"), ("536221847",), "536221847", "SSN", paces=(0.3, 3.5)
+    ),
     Session(  # one group per message, with a pause in the middle
         "fr",
         ("mon IBAN FR76", "3000", "6000", "attendez", "0112", "3456", "7890", "189"),

@@ -355,3 +355,20 @@ def test_mask_trailing_fragment(text: str, masked: str) -> None:
 )
 def test_what_counts_as_small_talk(text: str, small_talk: bool) -> None:
     assert is_small_talk(text) is small_talk
+
+
+@pytest.mark.parametrize(
+    ("messages", "lang", "found"),
+    [
+        (["my SSN is", "536221847"], "en", [("US_SSN", "536221847")]),
+        (["Mitt personnummer:", "8112189876"], "sv", [("SE_PERSONNUMMER", "8112189876")]),
+        (["my SSN is", "wait", "536221847 thanks"], "en", [("US_SSN", "536221847")]),  # small talk keeps it
+        (["my order number is", "536221847"], "en", []),  # the context says reference
+        (["my SSN is", "one", "two", "536221847"], "en", []),  # context reaches back two messages only
+    ],
+)
+def test_context_words_in_the_previous_message_count(
+    messages: list[str], lang: str, found: list[tuple[str, str]], detector: Detector, clock: FixedClock
+) -> None:
+    results = send(scanner(detector, clock), messages, lang=lang)
+    assert [(f[0], f[1]) for findings, _ in results for f in findings] == found
