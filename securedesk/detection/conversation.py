@@ -24,7 +24,8 @@ consecutive messages are never merged into a false card:
 4. A finding counts only if it covers digits of the current message **and** of at least one earlier message; the
    earlier messages it touches are reported so the caller can hold them back or retract them.
 5. A number all in the current message whose context words are in the one or two messages before ("my SSN is",
-   then "536221847": an SSN, which has no check digit, needs them) is found by analyzing the current message after
+   then "536221847": an SSN, which has no check digit, needs them; the chat adds the agent's reply too, "What is
+   your SSN?", with ``add_context``) is found by analyzing the current message after
    the last characters of those (``CONTEXT_KEEP_CHARS``, within the window); it is reported with the current
    message as its only part.
 
@@ -367,6 +368,16 @@ class ConversationScanner:
         if context is None:
             return ConversationScan(conversation_id, message_id)
         return self._scan_with_context(conversation_id, message_id, norm, context, lang, min_score)
+
+    def add_context(self, conversation_id: str, text: str) -> None:
+        """Count ``text`` (what the other side just wrote, e.g. an agent's "What is your SSN?") as the context of
+        this conversation's next message, as if it were the previous message."""
+        stripped = normalize_text(text).text.strip()
+        if not stripped:
+            return
+        now = self._clock.now()
+        with self._lock:
+            self._conversation(conversation_id).context.append((now, Sensitive(stripped[-CONTEXT_KEEP_CHARS:])))
 
     def record(self, conversation_id: str, message_id: str, text: str, *, consumed: bool = False) -> bool:
         """Remember this message's trailing fragment (``text`` as delivered, numbers found already masked).

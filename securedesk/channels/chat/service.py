@@ -395,6 +395,8 @@ class ChatService:
             sender_name=principal.name,
         )
         held = await self._route(room, delivery, hold=result.hold_fragment)
+        # The agent's words are context for the customer's next message ("What is your SSN?", then "536221847").
+        self._screener.conversations.add_context(scan_key(room.conversation_id, CUSTOMER), screened.text)
         notice = None
         if screened.entities:
             found = messages.describe_entities(tuple(screened.entities), "en")

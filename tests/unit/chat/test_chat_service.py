@@ -286,6 +286,18 @@ async def test_a_message_that_cannot_be_screened_is_held_and_the_customer_told(
     ]
 
 
+async def test_the_agents_question_is_context_for_the_customers_answer(make_chat: MakeChat) -> None:
+    chat = make_chat()
+    customer, _, agent_socket = await connect(chat)
+    await chat.customer_message(customer, "hello, I need to update my tax details")
+    await chat.agent_reply(agent(), customer.conversation_id, "Sure. What is your SSN?")
+    await chat.customer_message(customer, "536221847")
+    await settle()
+
+    assert agent_messages(agent_socket)[-1] == "[SSN •••• 1847]"
+    assert "536221847" not in agent_socket.texts()
+
+
 async def test_an_agent_reply_is_screened_and_delivered_to_the_customer(make_chat: MakeChat, db: Database) -> None:
     chat = make_chat()
     customer, customer_socket, agent_socket = await connect(chat)
