@@ -15,7 +15,6 @@ from securedesk.clock import SystemClock, utc_iso
 from securedesk.config import Settings
 from securedesk.errors import StorageError
 from securedesk.identity.api_keys import DEFAULT_RATE_PER_MINUTE, SCOPES, ApiKeys, IssuedKey, parse_scopes
-from securedesk.storage.api_keys import SqliteApiKeyRepository
 from securedesk.storage.database import Database
 from securedesk.vault import Vault
 
@@ -55,7 +54,7 @@ def _with_keys(settings: Settings, action: Callable[[ApiKeys], Awaitable[T]]) ->
         try:
             vault = await Vault.load(settings, db, clock)
             audit = AuditLog(db, clock, ReasonScreen(settings))
-            return await action(ApiKeys(SqliteApiKeyRepository(db), hasher=vault.lookup_hash, audit=audit, clock=clock))
+            return await action(ApiKeys.over(db, hasher=vault.lookup_hash, audit=audit, clock=clock))
         finally:
             await db.close()
 

@@ -98,6 +98,8 @@ _CONTEXT_AFTER: Final = 40
 CONTEXT_KEEP_CHARS: Final = 64
 CONTEXT_MESSAGES: Final = 2  # the previous message, and one before it (small talk: "my SSN is", "wait", "53622…")
 CONTEXT_MESSAGE_CHARS: Final = 200
+#: The fewest digits any number we detect has (an SSN's nine): a message with fewer needs no context scan.
+_MIN_NUMBER_DIGITS: Final = 9
 #: Tails are found in the last characters of a message only (19 digits with separators, punctuation, spaces).
 _TAIL_SEARCH: Final = 80
 
@@ -361,8 +363,8 @@ class ConversationScanner:
             result = self._scan_chain(conversation_id, message_id, norm, head[0], chain, lang, min_score)
             if result.findings:
                 return result
-        if len(norm.text) > CONTEXT_MESSAGE_CHARS or _ANY_DIGIT.search(norm.text) is None:
-            return ConversationScan(conversation_id, message_id)
+        if len(norm.text) > CONTEXT_MESSAGE_CHARS or sum(map(str.isdigit, norm.text)) < _MIN_NUMBER_DIGITS:
+            return ConversationScan(conversation_id, message_id)  # no number of ours fits (a mask has only four)
         with self._lock:
             context = self._context(conversation_id, now)
         if context is None:

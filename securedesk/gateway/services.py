@@ -35,7 +35,6 @@ from securedesk.logging_setup import describe_exception
 from securedesk.metrics import Metrics
 from securedesk.policy import Policy, PolicyHolder, load_policy
 from securedesk.screening import NudgeLinks, Screener
-from securedesk.storage.api_keys import SqliteApiKeyRepository
 from securedesk.storage.audit_events import SqliteAuditEventStore
 from securedesk.storage.database import Database
 from securedesk.vault import RotationResult, Vault
@@ -194,8 +193,8 @@ async def open_services(
             metrics=metrics, clock=clock,
         )
         api = ScreeningApi(
-            screener=screener, keys=api_keys_for(database, vault, audit, clock), vault=vault, audit=audit,
-            links=NudgeLinks.for_base_url(settings.public_base_url),
+            screener=screener, keys=ApiKeys.over(database, hasher=vault.lookup_hash, audit=audit, clock=clock),
+            vault=vault, audit=audit, links=NudgeLinks.for_base_url(settings.public_base_url),
         )
         services = Services(
             settings=settings, clock=clock, metrics=metrics, database=database, vault=vault, audit=audit,
@@ -219,11 +218,6 @@ async def open_services(
             screener.close()
     finally:
         await database.close()
-
-
-def api_keys_for(database: Database, vault: Vault, audit: AuditLog, clock: Clock) -> ApiKeys:
-    """The API keys over the database, hashed under the vault's lookup key (the server and the CLI share this)."""
-    return ApiKeys(SqliteApiKeyRepository(database), hasher=vault.lookup_hash, audit=audit, clock=clock)
 
 
 def discourse_for(settings: Settings, api: ScreeningApi) -> DiscourseIntegration | None:

@@ -22,7 +22,8 @@ from securedesk.errors import AuditError, AuthenticationFailed, Conflict, Invali
 from securedesk.identity.accounts import Actor
 from securedesk.identity.seams import AuditRecorder
 from securedesk.sensitive import Sensitive
-from securedesk.storage.api_keys import ApiKeyRecord, ApiKeyRepository
+from securedesk.storage.api_keys import ApiKeyRecord, ApiKeyRepository, SqliteApiKeyRepository
+from securedesk.storage.database import Database
 from securedesk.throttling import RateLimit, SlidingWindow
 
 SCOPE_SCREEN: Final = "screen"
@@ -93,6 +94,11 @@ class ApiKeys:
         self._clock = clock
         self._windows: dict[str, SlidingWindow] = {}
         self._touched: dict[str, float] = {}
+
+    @classmethod
+    def over(cls, database: Database, *, hasher: KeyHasher, audit: AuditRecorder, clock: Clock) -> ApiKeys:
+        """The keys in ``database``, hashed with ``hasher`` (``Vault.lookup_hash``): what the server and the CLI use."""
+        return cls(SqliteApiKeyRepository(database), hasher=hasher, audit=audit, clock=clock)
 
     # --- administration (CLI and admin pages) ---------------------------------------------------------------
 

@@ -52,13 +52,19 @@ class SegmentBatch:
         self._prefix = f"\n\n[[{nonce}"
         self._marker = re.compile(re.escape(self._prefix) + "([" + re.escape(MARK_ALPHABET) + r"]+)\]\]\n\n")
         parts: list[str] = []
+        starts: list[int] = []
+        position = 0
         for index, text in enumerate(self.texts):
             if index:
-                parts.append(f"{self._prefix}{_index_marks(index)}]]\n\n")
+                marker = f"{self._prefix}{_index_marks(index)}]]\n\n"
+                parts.append(marker)
+                position += len(marker)
+            starts.append(position)
             parts.append(text)
+            position += len(text)
         self.joined = "".join(parts)
         #: Where each text starts in ``joined`` (to map a finding's offsets back to its text).
-        self.starts: tuple[int, ...] = tuple(_starts(self.texts, self._prefix))
+        self.starts: tuple[int, ...] = tuple(starts)
 
     def locate(self, start: int, end: int) -> tuple[int, int, int]:
         """(text index, start, end within that text) of the span ``start``…``end`` of ``joined``: the text it
@@ -91,13 +97,3 @@ class SegmentBatch:
         out[current] = screened[position:]
         return out
 
-
-def _starts(texts: Sequence[str], prefix: str) -> list[int]:
-    starts: list[int] = []
-    position = 0
-    for index, text in enumerate(texts):
-        if index:
-            position += len(f"{prefix}{_index_marks(index)}]]\n\n")
-        starts.append(position)
-        position += len(text)
-    return starts

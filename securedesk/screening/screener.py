@@ -526,27 +526,18 @@ class Screener:
     def _findings(items: Sequence[ActedItem], secrets: Sequence[SecretRef]) -> tuple[MaskedFinding, ...]:
         """What was masked, in text order, with the vault token of each vaulted value (``secrets`` holds one ref per
         distinct vaulted value, in the order ``_seal`` met them)."""
-        tokens: dict[tuple[str, str], str] = {}
         refs = iter(secrets)
-        for acted in items if secrets else ():  # nothing sealed (a refused message): no value is normalized here
-            if acted.action is Action.VAULT:
-                key = (
-                    acted.item.entity_type,
-                    normalize_secret(acted.item.entity_type, acted.item.digits).canonical.reveal(),
-                )
-                if key not in tokens:
-                    ref = next(refs, None)
-                    if ref is None:
-                        break
-                    tokens[key] = ref.token
+        tokens: dict[tuple[str, str], str | None] = {}
         found = []
         for acted in items:
             item = acted.item
             token = None
-            if acted.action is Action.VAULT and tokens:
-                token = tokens.get(
-                    (item.entity_type, normalize_secret(item.entity_type, item.digits).canonical.reveal())
-                )
+            if acted.action is Action.VAULT and secrets:  # nothing sealed (a refused message): nothing to look up
+                key = (item.entity_type, normalize_secret(item.entity_type, item.digits).canonical.reveal())
+                if key not in tokens:  # the first time a value is met, it takes the next ref, as ``_seal`` did
+                    ref = next(refs, None)
+                    tokens[key] = ref.token if ref is not None else None
+                token = tokens[key]
             found.append(MaskedFinding(item.entity_type, item.start, item.end, item.mask, acted.action.value, token))
         return tuple(sorted(found, key=lambda finding: finding.start))
 

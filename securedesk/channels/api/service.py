@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from securedesk.detection.conversation import mask_trailing_fragment
-from securedesk.errors import AuditError, InvalidInput, PermissionDenied
+from securedesk.errors import DecryptionFailed, InvalidInput, NotFound, PermissionDenied
 from securedesk.identity.api_keys import AUDIT_ROLE, SCOPE_DETOKENIZE, SCOPE_SCREEN, ApiKeys, ApiPrincipal
 from securedesk.identity.seams import AuditRecorder
 from securedesk.screening import Decision, NudgeLinks, Screener
@@ -165,9 +165,7 @@ class ScreeningApi:
             return await self._vault.open(
                 token, actor=principal.actor, reason=reason, audit=record, source=vault_source(principal)
             )
-        except AuditError:
-            raise
-        except Exception:
+        except (NotFound, DecryptionFailed):
             await self.keys.refused(
                 action="secret.detokenize", why="unknown, expired or foreign token", principal=principal,
                 origin_ip=origin_ip,
