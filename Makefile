@@ -29,6 +29,7 @@ demo-redact: $(STAMP)
 ## test: set up and run linters, type checks, layer contracts and the whole test suite
 test: $(STAMP) chromium
 	$(BIN)/ruff check securedesk tests bench
+	$(BIN)/ruff format --check securedesk tests
 	$(BIN)/mypy --strict securedesk
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q

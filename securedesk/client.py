@@ -59,9 +59,7 @@ class ScreenResult:
 
 
 class SecureDeskClient:
-    def __init__(
-        self, base_url: str, api_key: str, *, verify: str | bool = True, timeout: float = 10.0
-    ) -> None:
+    def __init__(self, base_url: str, api_key: str, *, verify: str | bool = True, timeout: float = 10.0) -> None:
         """``verify``: True (the system's CAs), or the path of a CA file to trust (the dev CA, certs/dev/ca.pem)."""
         context = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
         self._http = httpx.Client(

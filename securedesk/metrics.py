@@ -57,8 +57,10 @@ class Metrics:
             registry=r,
         )
         self.decisions = Counter(
-            "securedesk_screening_decisions", "Screening decisions, by channel and decision.",
-            ["channel", "decision"], registry=r,
+            "securedesk_screening_decisions",
+            "Screening decisions, by channel and decision.",
+            ["channel", "decision"],
+            registry=r,
         )
         self.holds = Counter(
             "securedesk_messages_held",
@@ -67,30 +69,43 @@ class Metrics:
             registry=r,
         )
         self.screening_seconds = Histogram(
-            "securedesk_screening_duration_seconds", "Time to screen one message, by channel.", ["channel"],
-            buckets=_SCREENING_BUCKETS, registry=r,
+            "securedesk_screening_duration_seconds",
+            "Time to screen one message, by channel.",
+            ["channel"],
+            buckets=_SCREENING_BUCKETS,
+            registry=r,
         )
         self.audit_write_failures = Counter(
-            "securedesk_audit_write_failures", "Audit events that could not be written (the action was refused).",
+            "securedesk_audit_write_failures",
+            "Audit events that could not be written (the action was refused).",
             registry=r,
         )
         self.http_requests = Counter(
-            "securedesk_http_requests", "HTTP requests, by method, route template and status code.",
-            ["method", "route", "status"], registry=r,
+            "securedesk_http_requests",
+            "HTTP requests, by method, route template and status code.",
+            ["method", "route", "status"],
+            registry=r,
         )
         self.http_seconds = Histogram(
-            "securedesk_http_request_duration_seconds", "HTTP request duration, by route template.", ["route"],
-            buckets=_HTTP_BUCKETS, registry=r,
+            "securedesk_http_request_duration_seconds",
+            "HTTP request duration, by route template.",
+            ["route"],
+            buckets=_HTTP_BUCKETS,
+            registry=r,
         )
         self.websocket_connections = Gauge(
             "securedesk_websocket_connections", "Open WebSocket connections, by channel.", ["channel"], registry=r
         )
         self.websocket_closes = Counter(
-            "securedesk_websocket_closes", "Closed WebSocket connections, by channel and outcome.",
-            ["channel", "outcome"], registry=r,
+            "securedesk_websocket_closes",
+            "Closed WebSocket connections, by channel and outcome.",
+            ["channel", "outcome"],
+            registry=r,
         )
         self.smtp_replies = Counter(
-            "securedesk_smtp_replies", "SMTP replies sent, by reply code class (2xx, 4xx, 5xx).", ["code_class"],
+            "securedesk_smtp_replies",
+            "SMTP replies sent, by reply code class (2xx, 4xx, 5xx).",
+            ["code_class"],
             registry=r,
         )
 

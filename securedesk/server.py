@@ -54,11 +54,18 @@ class BackgroundService(Protocol):
 #: Builds one background service from the shared ``Services``; returns None when that part is not configured.
 BackgroundServiceFactory = Callable[[Services], BackgroundService | None]
 
+
 def email_gateway_service(services: Services) -> BackgroundService | None:
     """The email channel (SMTP ingress + relay worker) on the shared Screener and policy."""
     return EmailGateway(
-        settings=services.settings, db=services.database, screener=services.screener, policy=services.policy,
-        clock=services.clock, encryptor=services.vault, audit=services.audit, metrics=services.metrics,
+        settings=services.settings,
+        db=services.database,
+        screener=services.screener,
+        policy=services.policy,
+        clock=services.clock,
+        encryptor=services.vault,
+        audit=services.audit,
+        metrics=services.metrics,
     )
 
 

@@ -120,8 +120,11 @@ class VerifyReport:
 
     def raise_if_broken(self) -> None:
         if not self.ok:
-            raise ChainBroken(f"Audit chain verification failed at event {self.first_bad_sequence}: {self.problem}.",
-                              sequence=self.first_bad_sequence, hint="run `securedesk audit verify` for details")
+            raise ChainBroken(
+                f"Audit chain verification failed at event {self.first_bad_sequence}: {self.problem}.",
+                sequence=self.first_bad_sequence,
+                hint="run `securedesk audit verify` for details",
+            )
 
 
 class ChainWalk:
@@ -152,8 +155,11 @@ class ChainWalk:
         before = start_seq - 1
         if start_prev_hash is not None and before in self._anchors:
             if any(signed != start_prev_hash for signed in self._anchors[before]):
-                self._fail(before, "checkpoint_mismatch", f"the signed checkpoint at {before} does not match the "
-                           "chain's starting hash.")
+                self._fail(
+                    before,
+                    "checkpoint_mismatch",
+                    f"the signed checkpoint at {before} does not match the chain's starting hash.",
+                )
             else:
                 self.confirmed.append(before)
 

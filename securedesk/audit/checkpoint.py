@@ -27,8 +27,13 @@ _HEX = re.compile(r"(?:[0-9a-f]{2})+")
 def checkpoint_payload(*, sequence: int, head_hash: str, time: str, key_id: str, first_sequence: int) -> bytes:
     return canonical_json(
         {
-            "first_sequence": first_sequence, "head_hash": head_hash, "key_id": key_id, "sequence": sequence,
-            "time": time, "type": CHECKPOINT_TYPE, "v": 1,
+            "first_sequence": first_sequence,
+            "head_hash": head_hash,
+            "key_id": key_id,
+            "sequence": sequence,
+            "time": time,
+            "type": CHECKPOINT_TYPE,
+            "v": 1,
         }
     )
 
@@ -47,7 +52,10 @@ def checkpoint_is_valid(checkpoint: Checkpoint, key: VerifyKey) -> bool:
     if checkpoint.key_id != key.key_id or not _HEX.fullmatch(checkpoint.signature):
         return False
     payload = checkpoint_payload(
-        sequence=checkpoint.sequence, head_hash=checkpoint.head_hash, time=checkpoint.time, key_id=checkpoint.key_id,
+        sequence=checkpoint.sequence,
+        head_hash=checkpoint.head_hash,
+        time=checkpoint.time,
+        key_id=checkpoint.key_id,
         first_sequence=checkpoint.first_sequence,
     )
     return key.verify(payload, bytes.fromhex(checkpoint.signature))
@@ -90,7 +98,11 @@ def checkpoint_from_dict(value: object, *, source: str = "checkpoint") -> Checkp
     if value.get("algorithm", ALGORITHM) != ALGORITHM:
         raise InvalidInput(f"The {source} uses an unsupported algorithm (only {ALGORITHM}).")
     return Checkpoint(
-        numbers["sequence"], strings["head_hash"], strings["time"], strings["key_id"], strings["signature"],
+        numbers["sequence"],
+        strings["head_hash"],
+        strings["time"],
+        strings["key_id"],
+        strings["signature"],
         numbers["first_sequence"],
     )
 

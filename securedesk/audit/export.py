@@ -27,12 +27,37 @@ from securedesk.vault.signing import VerifyKey
 EXPORT_FORMATS: Final = ("csv", "jsonl")
 MEDIA_TYPES: Final = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
 EVENT_FIELDS: Final = (
-    "seq", "time", "actor", "role", "origin_ip", "channel", "action", "target", "outcome", "reason",
-    "prev_hash", "hash",
+    "seq",
+    "time",
+    "actor",
+    "role",
+    "origin_ip",
+    "channel",
+    "action",
+    "target",
+    "outcome",
+    "reason",
+    "prev_hash",
+    "hash",
 )
 CSV_COLUMNS: Final = (
-    "record", "seq", "time", "actor", "role", "origin_ip", "channel", "action", "target", "outcome", "reason",
-    "content_hash", "prev_hash", "hash", "key_id", "signature", "first_seq",
+    "record",
+    "seq",
+    "time",
+    "actor",
+    "role",
+    "origin_ip",
+    "channel",
+    "action",
+    "target",
+    "outcome",
+    "reason",
+    "content_hash",
+    "prev_hash",
+    "hash",
+    "key_id",
+    "signature",
+    "first_seq",
 )
 _NULLABLE: Final = frozenset({"origin_ip", "reason"})
 _FORMULA_START: Final = ("=", "+", "-", "@", "'", "\t", "\r")
@@ -68,9 +93,15 @@ class ExportWriter:
             return
         cells = dict(record)
         if record["record"] == "checkpoint":
-            cells = {"record": "checkpoint", "seq": record["sequence"], "time": record["time"],
-                     "hash": record["head_hash"], "key_id": record["key_id"], "signature": record["signature"],
-                     "first_seq": record["first_sequence"]}
+            cells = {
+                "record": "checkpoint",
+                "seq": record["sequence"],
+                "time": record["time"],
+                "hash": record["head_hash"],
+                "key_id": record["key_id"],
+                "signature": record["signature"],
+                "first_seq": record["first_sequence"],
+            }
         self._csv.writerow([_csv_cell(cells.get(column)) for column in CSV_COLUMNS])
 
     def add(self, event: AuditEvent, *, matches: bool) -> None:
@@ -78,8 +109,15 @@ class ExportWriter:
         if matches:
             self._write({"record": "event", **event.as_dict(), "content_hash": digest})
         else:
-            self._write({"record": "elided", "seq": event.seq, "content_hash": digest,
-                         "prev_hash": event.prev_hash, "hash": event.hash})
+            self._write(
+                {
+                    "record": "elided",
+                    "seq": event.seq,
+                    "content_hash": digest,
+                    "prev_hash": event.prev_hash,
+                    "hash": event.hash,
+                }
+            )
 
     def add_batch(self, rows: Iterable[tuple[AuditEvent, bool]]) -> None:
         for event, matches in rows:
@@ -179,9 +217,15 @@ def _records_csv(text: str) -> Iterable[tuple[dict[str, Any], str]]:
             else:
                 record[name] = _csv_value(cell)
         if record["record"] == "checkpoint":
-            record = {"record": "checkpoint", "sequence": record["seq"], "head_hash": record["hash"],
-                      "time": record["time"], "key_id": record["key_id"], "signature": record["signature"],
-                      "first_sequence": record["first_seq"]}
+            record = {
+                "record": "checkpoint",
+                "sequence": record["seq"],
+                "head_hash": record["hash"],
+                "time": record["time"],
+                "key_id": record["key_id"],
+                "signature": record["signature"],
+                "first_sequence": record["first_seq"],
+            }
         yield record, where
 
 
@@ -204,9 +248,7 @@ def parse_export(data: bytes) -> ParsedExport:
     return ParsedExport(fmt, tuple(checkpoints), tuple(rows))
 
 
-def verify_export(
-    data: bytes, key: VerifyKey, *, extra_checkpoints: Sequence[Checkpoint] = ()
-) -> VerifyReport:
+def verify_export(data: bytes, key: VerifyKey, *, extra_checkpoints: Sequence[Checkpoint] = ()) -> VerifyReport:
     """Check an export offline: its checkpoint's signature, every row's hash and link, and that the rows run
     exactly over the signed range (``first_sequence``..``sequence``, ending at the signed head hash).
     ``extra_checkpoints`` (e.g. from ``--checkpoint``) are compared too when they fall inside that range."""
@@ -230,8 +272,11 @@ def verify_export(
         if not checkpoint_is_valid(extra, key):
             walk.fail_bad_signature(extra.sequence, "the given checkpoint")
     if rows and rows[0].seq < first:
-        walk.fail_not_covered(rows[0].seq, f"event {rows[0].seq} precedes the first event the checkpoint vouches "
-                              f"for ({first}): rows were added to the export.")
+        walk.fail_not_covered(
+            rows[0].seq,
+            f"event {rows[0].seq} precedes the first event the checkpoint vouches "
+            f"for ({first}): rows were added to the export.",
+        )
     for row in rows:
         if not walk.feed(row.seq, row.prev_hash, row.hash, row.content_hash, elided=row.event is None):
             break
@@ -239,8 +284,10 @@ def verify_export(
         if walk.last_sequence < checkpoint.sequence:
             walk.fail_truncated(checkpoint.sequence)
         elif walk.last_sequence > checkpoint.sequence:
-            walk.fail_not_covered(checkpoint.sequence + 1, f"the export continues after its checkpoint at event "
-                                  f"{checkpoint.sequence}: rows were added.")
+            walk.fail_not_covered(
+                checkpoint.sequence + 1,
+                f"the export continues after its checkpoint at event {checkpoint.sequence}: rows were added.",
+            )
     if first > 1:
         notes.append(
             f"The export starts at event {first}: it proves events {first}..{walk.last_sequence} belong to the chain "

@@ -167,8 +167,15 @@ class AuditLog:
         """Append one event in its own transaction; ``AuditError`` if it was not durably written."""
         async with self._write_guard(action), self._db.transaction() as conn:
             event = await self._append(
-                conn, actor=actor, role=role, action=action, target=target, outcome=outcome,
-                origin_ip=origin_ip, channel=channel, reason=reason,
+                conn,
+                actor=actor,
+                role=role,
+                action=action,
+                target=target,
+                outcome=outcome,
+                origin_ip=origin_ip,
+                channel=channel,
+                reason=reason,
             )
         return event
 
@@ -191,8 +198,15 @@ class AuditLog:
             if not conn.in_transaction:
                 raise AuditError("record_in needs a write transaction held by the caller (Database.transaction()).")
             event = await self._append(
-                conn, actor=actor, role=role, action=action, target=target, outcome=outcome,
-                origin_ip=origin_ip, channel=channel, reason=reason,
+                conn,
+                actor=actor,
+                role=role,
+                action=action,
+                target=target,
+                outcome=outcome,
+                origin_ip=origin_ip,
+                channel=channel,
+                reason=reason,
             )
         return event
 
@@ -262,8 +276,18 @@ class AuditLog:
                 head = stored if stored is not None else (0, GENESIS_HASH)
             seq, prev_hash = head[0] + 1, head[1]
             draft = AuditEvent(
-                seq=seq, time=moment, actor=actor, role=role, origin_ip=ip or None, channel=channel, action=action,
-                target=target, outcome=outcome, reason=screened_reason, prev_hash=prev_hash, hash="",
+                seq=seq,
+                time=moment,
+                actor=actor,
+                role=role,
+                origin_ip=ip or None,
+                channel=channel,
+                action=action,
+                target=target,
+                outcome=outcome,
+                reason=screened_reason,
+                prev_hash=prev_hash,
+                hash="",
             )
             event = dataclasses.replace(draft, hash=link_hash(seq, prev_hash, content_hash(draft)))
             if await self._store.append_in(conn, event):
@@ -291,7 +315,11 @@ class AuditLog:
         if page.number < 1 or not 1 <= page.size <= MAX_PAGE_SIZE:
             raise InvalidInput(f"Page numbers start at 1 and a page holds 1 to {MAX_PAGE_SIZE} events.")
         recorded = await self.record(
-            actor=actor, role=role, action="audit.search", origin_ip=origin_ip, channel=channel,
+            actor=actor,
+            role=role,
+            action="audit.search",
+            origin_ip=origin_ip,
+            channel=channel,
             target=self._describe("audit.search", filters, f"page={page.number};size={page.size}"),
         )
         # The result set is what existed just before this search (or at the first page's search).
@@ -331,7 +359,11 @@ class AuditLog:
                 hint="narrow the time range or other filters",
             )
         recorded = await self.record(
-            actor=actor, role=role, action="audit.export", origin_ip=origin_ip, channel=channel,
+            actor=actor,
+            role=role,
+            action="audit.export",
+            origin_ip=origin_ip,
+            channel=channel,
             target=self._describe("audit.export", filters, f"format={fmt}"),
         )
         async with _reading():
@@ -347,7 +379,10 @@ class AuditLog:
         if last_event is None:
             raise StorageError(f"Audit event {last} vanished during the export.")
         checkpoint = sign_checkpoint(
-            self._signing_key, sequence=last, head_hash=last_event.hash, time=utc_iso(self._clock.now()),
+            self._signing_key,
+            sequence=last,
+            head_hash=last_event.hash,
+            time=utc_iso(self._clock.now()),
             first_sequence=first,
         )
         writer = ExportWriter(fmt, checkpoint)

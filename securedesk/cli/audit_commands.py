@@ -52,8 +52,11 @@ def register(subparsers: Any) -> None:
     )
     verify.add_argument("--checkpoint", type=Path, help="a checkpoint file from `audit checkpoint` to verify against")
     verify.add_argument("--export", type=Path, help="verify this exported CSV/JSONL file offline (no database)")
-    verify.add_argument("--public-key", type=Path, help=f"trusted public key (PEM); default: {PUBLIC_KEY_FILE} "
-                        "or the signing key in the key directory")
+    verify.add_argument(
+        "--public-key",
+        type=Path,
+        help=f"trusted public key (PEM); default: {PUBLIC_KEY_FILE} or the signing key in the key directory",
+    )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(handler=verify_command)
 
@@ -97,7 +100,11 @@ def _add_filter_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _filters(args: argparse.Namespace) -> AuditFilters:
     return AuditFilters(
-        actor=args.actor, action=args.action, target=args.target, outcome=args.outcome, since=args.since,
+        actor=args.actor,
+        action=args.action,
+        target=args.target,
+        outcome=args.outcome,
+        since=args.since,
         until=args.until,
     )
 
@@ -173,16 +180,22 @@ def _print_report(report: VerifyReport, *, as_json: bool) -> None:
     if not report.ok:
         print(f"  first bad event: {report.first_bad_sequence}")
         print(f"  problem:         {report.problem}")
-    print(f"  events checked:  {report.events_checked} ({report.first_sequence}..{report.last_sequence})"
-          + (f", {report.elided} elided" if report.elided else ""))
+    print(
+        f"  events checked:  {report.events_checked} ({report.first_sequence}..{report.last_sequence})"
+        + (f", {report.elided} elided" if report.elided else "")
+    )
     for note in report.notes:
         print(f"  note: {note}")
 
 
 def verify_command(args: argparse.Namespace, settings: Settings) -> int:
     extra = (
-        [parse_checkpoint(_read(args.checkpoint, "checkpoint file").decode("utf-8", "replace"),
-                          source=f"checkpoint file {args.checkpoint}")]
+        [
+            parse_checkpoint(
+                _read(args.checkpoint, "checkpoint file").decode("utf-8", "replace"),
+                source=f"checkpoint file {args.checkpoint}",
+            )
+        ]
         if args.checkpoint is not None
         else []
     )
@@ -210,8 +223,10 @@ def verify_command(args: argparse.Namespace, settings: Settings) -> int:
 def _event_line(event: AuditEvent) -> str:
     origin = event.origin_ip or "-"
     reason = f"  reason: {event.reason}" if event.reason else ""
-    return (f"{event.seq:>8}  {event.time}  {event.actor:<20}  {event.role:<10}  {event.channel:<6}  {origin:<15}  "
-            f"{event.action:<22}  {event.outcome:<7}  {event.target}{reason}")
+    return (
+        f"{event.seq:>8}  {event.time}  {event.actor:<20}  {event.role:<10}  {event.channel:<6}  {origin:<15}  "
+        f"{event.action:<22}  {event.outcome:<7}  {event.target}{reason}"
+    )
 
 
 def search_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -220,7 +235,10 @@ def search_command(args: argparse.Namespace, settings: Settings) -> int:
         try:
             log = AuditLog(db, SystemClock(), ReasonScreen(settings))
             page = await log.search(
-                _filters(args), Page(args.page, args.page_size, args.as_of), actor=cli_actor(), role="operator",
+                _filters(args),
+                Page(args.page, args.page_size, args.as_of),
+                actor=cli_actor(),
+                role="operator",
                 channel="cli",
             )
         finally:
@@ -231,8 +249,11 @@ def search_command(args: argparse.Namespace, settings: Settings) -> int:
         else:
             for event in page.events:
                 print(_event_line(event))
-        print(f"page {page.number} of {page.pages}, {page.total} events (as of event {page.as_of}; "
-              f"pass --as-of {page.as_of} for further pages)", file=sys.stderr)
+        print(
+            f"page {page.number} of {page.pages}, {page.total} events (as of event {page.as_of}; "
+            f"pass --as-of {page.as_of} for further pages)",
+            file=sys.stderr,
+        )
         return EXIT_OK
 
     return asyncio.run(run())
@@ -251,8 +272,11 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
         else:
             sys.stdout.buffer.write(export.content)
             sys.stdout.flush()
-        print(f"exported {export.matched} events ({export.rows} rows) with a checkpoint at event "
-              f"{export.checkpoint.sequence}; verify with `securedesk audit verify --export FILE`", file=sys.stderr)
+        print(
+            f"exported {export.matched} events ({export.rows} rows) with a checkpoint at event "
+            f"{export.checkpoint.sequence}; verify with `securedesk audit verify --export FILE`",
+            file=sys.stderr,
+        )
         return EXIT_OK
 
     return asyncio.run(run())

@@ -106,8 +106,11 @@ async def ensure_first_admin_account(ctx: InitContext) -> str:
     """The first admin (pending) and its one-time enrolment link, unless an admin account exists."""
     db = await ctx.database()
     url = await ensure_first_admin(
-        ctx.settings, db=db, audit=AuditLog(db, ctx.clock, ReasonScreen(ctx.settings)),
-        actor=Actor(cli_actor(), "system", channel="cli"), clock=ctx.clock,
+        ctx.settings,
+        db=db,
+        audit=AuditLog(db, ctx.clock, ReasonScreen(ctx.settings)),
+        actor=Actor(cli_actor(), "system", channel="cli"),
+        clock=ctx.clock,
     )
     if url is None:
         return "an admin account exists (`securedesk users list`)"

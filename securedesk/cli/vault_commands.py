@@ -82,8 +82,11 @@ def rotate_keys(args: argparse.Namespace, settings: Settings) -> int:
             )
             left = await rotation.pending()
             if left:
-                print(f"Resuming the unfinished rotation to KEK version {vault.current_version}: {left} data key(s) "
-                      "left.", flush=True)
+                print(
+                    f"Resuming the unfinished rotation to KEK version {vault.current_version}: {left} data key(s) "
+                    "left.",
+                    flush=True,
+                )
             elif args.resume:
                 print(f"Nothing to resume: every data key is wrapped by KEK version {vault.current_version}.")
                 return 0
@@ -119,8 +122,13 @@ def show_status(args: argparse.Namespace, settings: Settings) -> int:
             header = ("version", "state", "created (UTC)", "secrets", "fields", "index root", "data keys")
             table = [
                 (
-                    str(s.version), s.state, utc_iso(s.created_at)[:19], str(s.secrets), str(s.field_blobs),
-                    "yes" if s.index_root else "-", str(s.data_keys),
+                    str(s.version),
+                    s.state,
+                    utc_iso(s.created_at)[:19],
+                    str(s.secrets),
+                    str(s.field_blobs),
+                    "yes" if s.index_root else "-",
+                    str(s.data_keys),
                 )
                 for s in rows
             ]

@@ -214,8 +214,10 @@ class CallbackService:
         ip_key = self._keys.mac("ip", context.ip) if context.ip else None
         limits = self.limits
         limits.per_session.check(
-            await self._callbacks.requested_since("session_key", context.session_key,
-                                                  since=limits.per_session.since(now)), now
+            await self._callbacks.requested_since(
+                "session_key", context.session_key, since=limits.per_session.since(now)
+            ),
+            now,
         )
         limits.per_number.check(
             await self._callbacks.requested_since("phone_index", phone_index, since=limits.per_number.since(now)), now
@@ -224,27 +226,45 @@ class CallbackService:
             limits.per_ip.check(
                 await self._callbacks.requested_since("ip_key", ip_key, since=limits.per_ip.since(now)), now
             )
-        topic = await self._screen_topic(form, case_id=None if case is None else case.id,
-                                         customer_id=context.customer_id)
+        topic = await self._screen_topic(
+            form, case_id=None if case is None else case.id, customer_id=context.customer_id
+        )
         callback_id = new_callback_id()
         record = CallbackRecord(
-            id=callback_id, reference=new_callback_reference(), case_id=None if case is None else case.id,
-            customer_id=context.customer_id if context.customer_id is not None else (
-                None if case is None else case.customer_id),
+            id=callback_id,
+            reference=new_callback_reference(),
+            case_id=None if case is None else case.id,
+            customer_id=context.customer_id
+            if context.customer_id is not None
+            else (None if case is None else case.customer_id),
             queue=DEFAULT_QUEUE if case is None else case.queue,
             phone=self._cipher.encrypt_field(
                 phone.e164.reveal().encode("ascii"), table=_TABLE, row_id=callback_id, column=_PHONE_COLUMN
             ),
-            phone_index=phone_index, phone_mask=phone.mask, window_start=window.start, window_end=window.end,
-            time_zone=window.time_zone, lang=form.lang, topic=topic, status="requested", created_at=now,
-            updated_at=now, session_key=context.session_key, ip_key=ip_key,
+            phone_index=phone_index,
+            phone_mask=phone.mask,
+            window_start=window.start,
+            window_end=window.end,
+            time_zone=window.time_zone,
+            lang=form.lang,
+            topic=topic,
+            status="requested",
+            created_at=now,
+            updated_at=now,
+            session_key=context.session_key,
+            ip_key=ip_key,
         )
         async with self._callbacks.transaction() as conn:
             stored = await self._callbacks.insert(conn, record)
             await self._audit.record_in(
-                conn, actor=CUSTOMER_ACTOR, role=CUSTOMER_ROLE, action="callback.request",
+                conn,
+                actor=CUSTOMER_ACTOR,
+                role=CUSTOMER_ROLE,
+                action="callback.request",
                 target=f"callback:{stored.id}" + (f";case:{case.id}" if case is not None else ""),
-                origin_ip=context.ip, channel="web", reason=f"region={phone.region or '-'}; lang={form.lang}",
+                origin_ip=context.ip,
+                channel="web",
+                reason=f"region={phone.region or '-'}; lang={form.lang}",
             )
         case_reference = None if case is None else case.reference
         return CallbackReceipt(stored.id, stored.reference, window, phone.mask, case_reference)
@@ -258,7 +278,11 @@ class CallbackService:
             return ""
         screener = await self._screener()
         screened = await screener.screen(
-            form.topic, channel=SCREENING_CHANNEL, lang=form.lang, case_id=case_id, sender=customer_id,
+            form.topic,
+            channel=SCREENING_CHANNEL,
+            lang=form.lang,
+            case_id=case_id,
+            sender=customer_id,
             customer_id=customer_id,
         )
         if screened.decision is Decision.BLOCK:
@@ -278,10 +302,18 @@ class CallbackService:
 
     def _item(self, record: CallbackRecord, principal: Principal) -> QueueItem:
         return QueueItem(
-            id=record.id, reference=record.reference, case_id=record.case_id, queue=record.queue,
-            phone_mask=record.phone_mask, window=CallWindow(record.window_start, record.window_end, record.time_zone),
-            lang=record.lang, topic=record.topic, status=record.status, claimed_by=record.claimed_by,
-            claimed_by_name=record.claimed_by_name, attempts=record.attempts,
+            id=record.id,
+            reference=record.reference,
+            case_id=record.case_id,
+            queue=record.queue,
+            phone_mask=record.phone_mask,
+            window=CallWindow(record.window_start, record.window_end, record.time_zone),
+            lang=record.lang,
+            topic=record.topic,
+            status=record.status,
+            claimed_by=record.claimed_by,
+            claimed_by_name=record.claimed_by_name,
+            attempts=record.attempts,
             mine=record.status == "claimed" and record.claimed_by == principal.staff_id,
         )
 
@@ -300,17 +332,20 @@ class CallbackService:
     async def claim(self, callback_id: str, principal: Principal, *, origin_ip: str | None) -> None:
         await self._visible(callback_id, principal, Permission.CASE_REPLY)
         now = self._clock.now()
-        if not await self._callbacks.claim(callback_id, staff_id=principal.staff_id, staff_name=principal.name,
-                                           now=now):
+        if not await self._callbacks.claim(
+            callback_id, staff_id=principal.staff_id, staff_name=principal.name, now=now
+        ):
             raise PermissionDenied("This call-back request is not open for claiming (another agent may have it).")
         await self._audit.record(
-            actor=principal.name, role=principal.role.value, action="callback.claim", target=f"callback:{callback_id}",
-            origin_ip=origin_ip, channel="web",
+            actor=principal.name,
+            role=principal.role.value,
+            action="callback.claim",
+            target=f"callback:{callback_id}",
+            origin_ip=origin_ip,
+            channel="web",
         )
 
-    async def reveal(
-        self, callback_id: str, principal: Principal, *, reason: str, origin_ip: str | None
-    ) -> Sensitive:
+    async def reveal(self, callback_id: str, principal: Principal, *, reason: str, origin_ip: str | None) -> Sensitive:
         """The number to call, for the agent who claimed the request: the role needs ``secret.reveal``, the reason
         is required, reveals are limited per agent, and the ``callback.reveal`` audit event is written before the
         number is returned (if it cannot be written, nothing is revealed)."""
@@ -323,13 +358,18 @@ class CallbackService:
             raise InvalidInput("Revealing a number requires a reason.", hint="state why it is needed")
         self._reveals.hit(principal.staff_id)
         number = Sensitive(
-            self._cipher.decrypt_field(record.phone, table=_TABLE, row_id=record.id, column=_PHONE_COLUMN)
-            .decode("ascii")
+            self._cipher.decrypt_field(record.phone, table=_TABLE, row_id=record.id, column=_PHONE_COLUMN).decode(
+                "ascii"
+            )
         )
         await self._audit.record(
-            actor=principal.name, role=principal.role.value, action="callback.reveal",
+            actor=principal.name,
+            role=principal.role.value,
+            action="callback.reveal",
             target=f"callback:{record.id}" + (f";case:{record.case_id}" if record.case_id else ""),
-            origin_ip=origin_ip, channel="web", reason=reason,
+            origin_ip=origin_ip,
+            channel="web",
+            reason=reason,
         )
         return number
 
@@ -356,13 +396,23 @@ class CallbackService:
         now = self._clock.now()
         async with self._callbacks.transaction() as conn:
             if not await self._callbacks.finish(
-                conn, callback_id, staff_id=principal.staff_id, status=outcome, now=now, window=window,
+                conn,
+                callback_id,
+                staff_id=principal.staff_id,
+                status=outcome,
+                now=now,
+                window=window,
                 called=outcome != "rescheduled",
             ):
                 raise PermissionDenied("Only the agent who claimed this call-back request can record its outcome.")
             await self._audit.record_in(
-                conn, actor=principal.name, role=principal.role.value, action=f"callback.{outcome}",
-                target=f"callback:{callback_id}", origin_ip=origin_ip, channel="web",
+                conn,
+                actor=principal.name,
+                role=principal.role.value,
+                action=f"callback.{outcome}",
+                target=f"callback:{callback_id}",
+                origin_ip=origin_ip,
+                channel="web",
             )
 
     @staticmethod

@@ -82,19 +82,37 @@ class CustomerDesk:
         if notifier is None:
             notifier = EmailNotifier(settings, SqliteOutboxRepository(database), clock, cipher=vault)
         forms = FormService(
-            forms=SqliteFormRepository(database), cases=cases, vault=vault, audit=audit, policy=policy, keys=keys,
-            clock=clock, public_base_url=settings.public_base_url, default_ttl_seconds=settings.form_ttl_seconds,
+            forms=SqliteFormRepository(database),
+            cases=cases,
+            vault=vault,
+            audit=audit,
+            policy=policy,
+            keys=keys,
+            clock=clock,
+            public_base_url=settings.public_base_url,
+            default_ttl_seconds=settings.form_ttl_seconds,
         )
         callbacks = CallbackService(
-            callbacks=callbacks_repo, cases=cases, cipher=vault, keys=keys, screener=screener, audit=audit,
-            clock=clock, public_base_url=settings.public_base_url, limits=callback_limits(settings),
+            callbacks=callbacks_repo,
+            cases=cases,
+            cipher=vault,
+            keys=keys,
+            screener=screener,
+            audit=audit,
+            clock=clock,
+            public_base_url=settings.public_base_url,
+            limits=callback_limits(settings),
         )
         return cls(
             keys=keys,
             browser=BrowserBinding(keys),
             forms=forms,
             lookup=LookupService(
-                lookups=lookups, notifier=notifier, audit=audit, keys=keys, clock=clock,
+                lookups=lookups,
+                notifier=notifier,
+                audit=audit,
+                keys=keys,
+                clock=clock,
                 limits=lookup_limits(settings),
             ),
             self_service=SelfService(

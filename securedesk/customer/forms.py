@@ -164,14 +164,26 @@ class FormService:
         token = secrets.token_urlsafe(32)
         now = self._clock.now()
         record = FormRequestRecord(
-            id=new_form_id(), token_hash=self._token_hash(token), case_id=case.id, kind=kind, lang=lang,
-            created_by=created_by, created_at=now, expires_at=now + ttl_seconds,
+            id=new_form_id(),
+            token_hash=self._token_hash(token),
+            case_id=case.id,
+            kind=kind,
+            lang=lang,
+            created_by=created_by,
+            created_at=now,
+            expires_at=now + ttl_seconds,
         )
         async with self._forms.transaction() as conn:
             await self._forms.insert(conn, record)
             await self._audit.record_in(
-                conn, actor=created_by, role=role, action="form.create", target=f"case:{case.id};form:{record.id}",
-                origin_ip=origin_ip, channel=channel, reason=f"kind={kind}; lang={lang}",
+                conn,
+                actor=created_by,
+                role=role,
+                action="form.create",
+                target=f"case:{case.id};form:{record.id}",
+                origin_ip=origin_ip,
+                channel=channel,
+                reason=f"kind={kind}; lang={lang}",
             )
         return FormLink(url=f"{self._base_url}/forms/{token}", expires_at=record.expires_at)
 
@@ -182,7 +194,11 @@ class FormService:
         ``LinkGone`` (410) for one that expired or was used."""
         record, case = await self._load(token)
         return OpenForm(
-            id=record.id, case_id=case.id, case_reference=case.reference, kind=record.kind, lang=record.lang,
+            id=record.id,
+            case_id=case.id,
+            case_reference=case.reference,
+            kind=record.kind,
+            lang=record.lang,
             expires_at=record.expires_at,
         )
 
@@ -214,7 +230,11 @@ class FormService:
             raise LinkGone("This form link was used already or has expired.")
         try:
             ref = await self._vault.seal(
-                value.entity_type, value.value, case_id=case.id, customer_id=case.customer_id, source=FORM_SOURCE,
+                value.entity_type,
+                value.value,
+                case_id=case.id,
+                customer_id=case.customer_id,
+                source=FORM_SOURCE,
                 retention_days=rule.retention_days,
             )
         except Exception:
@@ -250,16 +270,30 @@ class FormService:
             await self._cases.insert_message(
                 conn,
                 MessageRecord(
-                    id=new_message_id(), case_id=case.id, direction="internal", sender_kind="system", body=note,
-                    created_at=now, sender_id=None,
-                    meta={"source": FORM_SOURCE, "form": record.id, "tokens": [ref.token],
-                          "entities": {value.entity_type: 1}},
+                    id=new_message_id(),
+                    case_id=case.id,
+                    direction="internal",
+                    sender_kind="system",
+                    body=note,
+                    created_at=now,
+                    sender_id=None,
+                    meta={
+                        "source": FORM_SOURCE,
+                        "form": record.id,
+                        "tokens": [ref.token],
+                        "entities": {value.entity_type: 1},
+                    },
                 ),
             )
             await self._cases.update_case(conn, case.id, now=now)
             await self._audit.record_in(
-                conn, actor=CUSTOMER_ACTOR, role=CUSTOMER_ROLE, action="form.submit",
-                target=f"case:{case.id};form:{record.id};secret:{ref.token}", origin_ip=origin_ip, channel="form",
+                conn,
+                actor=CUSTOMER_ACTOR,
+                role=CUSTOMER_ROLE,
+                action="form.submit",
+                target=f"case:{case.id};form:{record.id};secret:{ref.token}",
+                origin_ip=origin_ip,
+                channel="form",
                 reason=reason,
             )
 
@@ -278,8 +312,14 @@ class FormService:
             state = "used" if record.used_at is not None else "expired" if record.expires_at <= now else "open"
             views.append(
                 FormRequestView(
-                    id=record.id, kind=record.kind, lang=record.lang, created_by=record.created_by,
-                    created_at=record.created_at, expires_at=record.expires_at, state=state, submitted=submitted,
+                    id=record.id,
+                    kind=record.kind,
+                    lang=record.lang,
+                    created_by=record.created_by,
+                    created_at=record.created_at,
+                    expires_at=record.expires_at,
+                    state=state,
+                    submitted=submitted,
                 )
             )
         return views

@@ -35,8 +35,11 @@ class NudgeLinkBuilder:
         form_url = self._generic.form_url
         if kind is not None:
             link = await self._forms.create_request(
-                case_id=request.case_id, kind=kind, created_by=NUDGE_CREATOR, lang=lang, channel=request.channel
-                if request.channel in ("chat", "email", "form", "webhook") else "system",
+                case_id=request.case_id,
+                kind=kind,
+                created_by=NUDGE_CREATOR,
+                lang=lang,
+                channel=request.channel if request.channel in ("chat", "email", "form", "webhook") else "system",
             )
             form_url = link.url
         return NudgeLinks(

@@ -175,17 +175,28 @@ class LookupService:
         challenge_id = "chl_" + secrets.token_hex(12)
         # The same work for a decoy: its hash is of a code nobody receives, and no customer stands behind it.
         record = ChallengeRecord(
-            id=challenge_id, identifier_key=identifier_key, ip_key=ip_key, browser_key=browser_key,
+            id=challenge_id,
+            identifier_key=identifier_key,
+            ip_key=ip_key,
+            browser_key=browser_key,
             customer_id=None if found is None else found[0],
-            code_hash=self._keys.mac("code", challenge_id, code.reveal()), attempts=0, created_at=now,
+            code_hash=self._keys.mac("code", challenge_id, code.reveal()),
+            attempts=0,
+            created_at=now,
             expires_at=now + limits.code_seconds,
         )
         async with self._lookups.transaction() as conn:
             await self._lookups.close_open_challenges(conn, browser_key, now=now)
             await self._lookups.insert_challenge(conn, record)
             await self._audit.record_in(
-                conn, actor=CUSTOMER_ACTOR, role=CUSTOMER_ROLE, action="lookup.code_issued",
-                target=f"challenge:{challenge_id}", origin_ip=ip, channel="web", reason=f"identifier={kind}",
+                conn,
+                actor=CUSTOMER_ACTOR,
+                role=CUSTOMER_ROLE,
+                action="lookup.code_issued",
+                target=f"challenge:{challenge_id}",
+                origin_ip=ip,
+                channel="web",
+                reason=f"identifier={kind}",
             )
         if found is None:
             return CodeDelivery(None)
@@ -227,25 +238,39 @@ class LookupService:
         if not (matches and well_formed and challenge.customer_id is not None):
             left = limits.max_attempts - attempts
             await self._audit.record(
-                actor=CUSTOMER_ACTOR, role=CUSTOMER_ROLE, action="lookup.locked" if left == 0 else "lookup.code_failed",
-                target=f"challenge:{challenge.id}", outcome="denied" if left == 0 else "failure", origin_ip=ip,
-                channel="web", reason=f"attempts left: {left}",
+                actor=CUSTOMER_ACTOR,
+                role=CUSTOMER_ROLE,
+                action="lookup.locked" if left == 0 else "lookup.code_failed",
+                target=f"challenge:{challenge.id}",
+                outcome="denied" if left == 0 else "failure",
+                origin_ip=ip,
+                channel="web",
+                reason=f"attempts left: {left}",
             )
             if left == 0:
                 raise CodeLocked()
             raise CodeRejected(left)
         token = Sensitive(secrets.token_urlsafe(32))
         session = LookupSessionRecord(
-            token_hash=self._session_hash(token), customer_id=challenge.customer_id, browser_key=browser_key,
-            challenge_id=challenge.id, created_at=now, expires_at=now + limits.session_seconds,
+            token_hash=self._session_hash(token),
+            customer_id=challenge.customer_id,
+            browser_key=browser_key,
+            challenge_id=challenge.id,
+            created_at=now,
+            expires_at=now + limits.session_seconds,
         )
         async with self._lookups.transaction() as conn:
             if not await self._lookups.mark_used(conn, challenge.id, now=now):
                 raise NoOpenChallenge()  # the same code, entered twice at once: one wins
             await self._lookups.insert_session(conn, session)
             await self._audit.record_in(
-                conn, actor=CUSTOMER_ACTOR, role=CUSTOMER_ROLE, action="lookup.verified",
-                target=f"challenge:{challenge.id};customer:{challenge.customer_id}", origin_ip=ip, channel="web",
+                conn,
+                actor=CUSTOMER_ACTOR,
+                role=CUSTOMER_ROLE,
+                action="lookup.verified",
+                target=f"challenge:{challenge.id};customer:{challenge.customer_id}",
+                origin_ip=ip,
+                channel="web",
             )
         return NewCustomerSession(token, _session(session))
 

@@ -82,8 +82,17 @@ class EmailNotifier:
             await self._outbox.enqueue(
                 conn,
                 OutboxEntry(
-                    id=entry_id, message_id=message_id, kind="autoreply", case_id=None, mail_from="",
-                    rcpt_to=(to,), content=content, state="pending", attempts=0, created_at=now, next_attempt_at=now,
+                    id=entry_id,
+                    message_id=message_id,
+                    kind="autoreply",
+                    case_id=None,
+                    mail_from="",
+                    rcpt_to=(to,),
+                    content=content,
+                    state="pending",
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
                     sealed=sealed,
                 ),
             )

@@ -20,9 +20,7 @@ MAX_PHONE_CHARS: Final = 40
 #: Digits of the national number shown at the end of a mask (and the first one, which tells mobile from landline).
 VISIBLE_TAIL: Final = 3
 MASK_DIGIT: Final = "•"
-_REFUSED_TYPES: Final = frozenset(
-    {PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST, PhoneNumberType.UNKNOWN}
-)
+_REFUSED_TYPES: Final = frozenset({PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST, PhoneNumberType.UNKNOWN})
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ def mask_phone(e164: Sensitive) -> str:
     prefix = f"+{number.country_code}"
     if not formatted.startswith(prefix):  # never for a parsed number; mask everything rather than guess
         return prefix + " " + MASK_DIGIT * 4
-    national = formatted[len(prefix):]
+    national = formatted[len(prefix) :]
     count = sum(ch.isdigit() for ch in national)
     seen = 0
     out: list[str] = []

@@ -75,8 +75,12 @@ def _item(item: ItemOnFile) -> ItemView:
 
 def callback_view(record: CallbackRecord) -> CallbackStatusView:
     return CallbackStatusView(
-        record.id, record.reference, record.case_id, record.status,
-        CallWindow(record.window_start, record.window_end, record.time_zone), record.phone_mask,
+        record.id,
+        record.reference,
+        record.case_id,
+        record.status,
+        CallWindow(record.window_start, record.window_end, record.time_zone),
+        record.phone_mask,
     )
 
 
@@ -101,8 +105,9 @@ class SelfService:
     async def overview(self, session: CustomerSession) -> CustomerOverview:
         cases = await self._lookups.cases_of(session.customer_id)
         case_ids = [case.id for case in cases]
-        items = [_item(i) for i in await self._lookups.items_on_file(session.customer_id, case_ids,
-                                                                      now=self._clock.now())]
+        items = [
+            _item(i) for i in await self._lookups.items_on_file(session.customer_id, case_ids, now=self._clock.now())
+        ]
         callbacks = [callback_view(r) for r in await self._callbacks.for_customer(session.customer_id, case_ids)]
         views = tuple(
             CaseView(
@@ -139,7 +144,11 @@ class SelfService:
             raise ValidationFailed([("message", "message.too_long")])
         screener = await self._screener()
         screened: Screened = await screener.screen(
-            text, channel=SCREENING_CHANNEL, lang=lang, case_id=case.id, sender=session.customer_id,
+            text,
+            channel=SCREENING_CHANNEL,
+            lang=lang,
+            case_id=case.id,
+            sender=session.customer_id,
             customer_id=session.customer_id,
         )
         if screened.decision is Decision.BLOCK:
@@ -152,18 +161,29 @@ class SelfService:
             await self._cases.insert_message(
                 conn,
                 MessageRecord(
-                    id=new_message_id(), case_id=case.id, direction="inbound", sender_kind="customer",
-                    sender_id=session.customer_id, body=screened.text, created_at=now,
-                    meta={"source": "lookup", "entities": dict(screened.entities),
-                          "tokens": [ref.token for ref in screened.secrets]},
+                    id=new_message_id(),
+                    case_id=case.id,
+                    direction="inbound",
+                    sender_kind="customer",
+                    sender_id=session.customer_id,
+                    body=screened.text,
+                    created_at=now,
+                    meta={
+                        "source": "lookup",
+                        "entities": dict(screened.entities),
+                        "tokens": [ref.token for ref in screened.secrets],
+                    },
                 ),
             )
             await self._cases.update_case(conn, case.id, now=now)
             await self._audit.record_in(
-                conn, actor=CUSTOMER_ACTOR, role=CUSTOMER_ROLE, action="case.customer_message",
-                target=f"case:{case.id};customer:{session.customer_id}", origin_ip=origin_ip, channel="web",
+                conn,
+                actor=CUSTOMER_ACTOR,
+                role=CUSTOMER_ROLE,
+                action="case.customer_message",
+                target=f"case:{case.id};customer:{session.customer_id}",
+                origin_ip=origin_ip,
+                channel="web",
                 reason=f"decision={screened.decision.value}",
             )
         return MessageOutcome(case.reference, screened.decision, masked)
-
-

@@ -113,8 +113,11 @@ def validate_se_personnummer(raw: str, *, field: str = "national_id") -> ValidVa
 
 def validate_iban(raw: str, *, field: str = "iban") -> ValidValue:
     compact = _compact(raw, field).upper()
-    if not compact.isascii() or not compact.isalnum() or len(compact) < 5 or not (
-        compact[:2].isalpha() and compact[2:4].isdigit()
+    if (
+        not compact.isascii()
+        or not compact.isalnum()
+        or len(compact) < 5
+        or not (compact[:2].isalpha() and compact[2:4].isdigit())
     ):
         raise ValidationFailed([(field, "iban.format")])
     expected = iban_length(compact[:2])

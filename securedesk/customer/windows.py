@@ -22,9 +22,22 @@ _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIME: Final = re.compile(r"[0-9]{2}:[0-9]{2}")
 #: Time zones offered first in the selector (the browser's own zone is preselected when it is valid).
 COMMON_TIME_ZONES: Final = (
-    "Europe/Paris", "Europe/Stockholm", "Europe/London", "Europe/Brussels", "Europe/Berlin", "Europe/Helsinki",
-    "Europe/Zurich", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
-    "America/Anchorage", "Pacific/Honolulu", "America/Toronto", "America/Montreal", "UTC",
+    "Europe/Paris",
+    "Europe/Stockholm",
+    "Europe/London",
+    "Europe/Brussels",
+    "Europe/Berlin",
+    "Europe/Helsinki",
+    "Europe/Zurich",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Toronto",
+    "America/Montreal",
+    "UTC",
 )
 DEFAULT_TIME_ZONES: Final = {"en": "Europe/London", "fr": "Europe/Paris", "sv": "Europe/Stockholm"}
 

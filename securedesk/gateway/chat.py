@@ -32,14 +32,23 @@ class ChatRuntime:
         outbox = SqliteOutboxRepository(services.database)
         relay = ChatRelayQueue(outbox, services.clock) if settings.webhook_url else None
         service = ChatService(
-            settings=settings, screener=services.screener, cases=cases, clock=services.clock,
-            metrics=services.metrics, links=links, relay=relay,
+            settings=settings,
+            screener=services.screener,
+            cases=cases,
+            clock=services.clock,
+            metrics=services.metrics,
+            links=links,
+            relay=relay,
         )
         runtime = cls(
             service=service,
             console=AgentConsole(
-                cases=cases, vault=services.vault, audit=services.audit, policy=services.policy,
-                clock=services.clock, reveal_per_hour=settings.reveal_max_per_hour,
+                cases=cases,
+                vault=services.vault,
+                audit=services.audit,
+                policy=services.policy,
+                clock=services.clock,
+                reveal_per_hour=settings.reveal_max_per_hour,
             ),
             tokens=ConversationTokens.from_keyring(
                 services.vault.keyring, clock=services.clock, lifetime_seconds=settings.chat_conversation_seconds

@@ -72,8 +72,12 @@ class PolicyLoader:
         """Load ``settings.policy_path``; ``PolicyError`` (the server refuses to start) when it is invalid."""
         policy = await asyncio.to_thread(load_policy, settings.policy_path)
         await audit.record(
-            actor=SYSTEM_ACTOR.name, role=SYSTEM_ACTOR.role, action="policy.load", target=_target(policy),
-            channel=SYSTEM_ACTOR.channel, reason="loaded at start-up",
+            actor=SYSTEM_ACTOR.name,
+            role=SYSTEM_ACTOR.role,
+            action="policy.load",
+            target=_target(policy),
+            channel=SYSTEM_ACTOR.channel,
+            reason="loaded at start-up",
         )
         return cls(audit, clock, policy)
 
@@ -90,8 +94,13 @@ class PolicyLoader:
                 policy = await self.holder.reload()
             except PolicyError as exc:
                 await self._audit.record(
-                    actor=actor.name, role=actor.role, action="policy.load", target=_target(self.current),
-                    outcome="failure", origin_ip=actor.origin_ip, channel=actor.channel,
+                    actor=actor.name,
+                    role=actor.role,
+                    action="policy.load",
+                    target=_target(self.current),
+                    outcome="failure",
+                    origin_ip=actor.origin_ip,
+                    channel=actor.channel,
                     reason=f"reload refused, the policy in force is kept: {exc.message}",
                 )
                 raise
@@ -104,8 +113,13 @@ class PolicyLoader:
     async def _record_change(self, old: Policy, new: Policy) -> None:
         actor = self._actor
         await self._audit.record(
-            actor=actor.name, role=actor.role, action="policy.load", target=f"{_target(new)};previous={old.digest}",
-            origin_ip=actor.origin_ip, channel=actor.channel, reason="reloaded",
+            actor=actor.name,
+            role=actor.role,
+            action="policy.load",
+            target=f"{_target(new)};previous={old.digest}",
+            origin_ip=actor.origin_ip,
+            channel=actor.channel,
+            reason="reloaded",
         )
 
 
@@ -189,16 +203,33 @@ async def open_services(
         identity = Identity.build(settings, db=database, audit=audit, cipher=vault, clock=clock, hasher=hasher)
         policy_loader = await PolicyLoader.open(settings, audit, clock)
         screener = Screener.build(
-            settings, vault=vault, audit=audit, policy_holder=policy_loader.holder, detector=detector,
-            metrics=metrics, clock=clock,
+            settings,
+            vault=vault,
+            audit=audit,
+            policy_holder=policy_loader.holder,
+            detector=detector,
+            metrics=metrics,
+            clock=clock,
         )
         api = ScreeningApi(
-            screener=screener, keys=ApiKeys.over(database, hasher=vault.lookup_hash, audit=audit, clock=clock),
-            vault=vault, audit=audit, links=NudgeLinks.for_base_url(settings.public_base_url),
+            screener=screener,
+            keys=ApiKeys.over(database, hasher=vault.lookup_hash, audit=audit, clock=clock),
+            vault=vault,
+            audit=audit,
+            links=NudgeLinks.for_base_url(settings.public_base_url),
         )
         services = Services(
-            settings=settings, clock=clock, metrics=metrics, database=database, vault=vault, audit=audit,
-            reasons=reasons, identity=identity, policy_loader=policy_loader, screener=screener, api=api,
+            settings=settings,
+            clock=clock,
+            metrics=metrics,
+            database=database,
+            vault=vault,
+            audit=audit,
+            reasons=reasons,
+            identity=identity,
+            policy_loader=policy_loader,
+            screener=screener,
+            api=api,
             discourse=discourse_for(settings, api),
             chain_check=BackgroundJob("audit verification", clock),
             key_rotation=BackgroundJob("key rotation", clock),

@@ -59,8 +59,14 @@ class StaffMember:
     @classmethod
     def of(cls, record: StaffRecord) -> StaffMember:
         return cls(
-            id=record.id, name=record.name, role=Role(record.role), status=record.status, queues=record.queues,
-            created_at=record.created_at, enrolled_at=record.enrolled_at, disabled_at=record.disabled_at,
+            id=record.id,
+            name=record.name,
+            role=Role(record.role),
+            status=record.status,
+            queues=record.queues,
+            created_at=record.created_at,
+            enrolled_at=record.enrolled_at,
+            disabled_at=record.disabled_at,
             locked_until=record.locked_until,
         )
 
@@ -111,16 +117,32 @@ class Accounts:
         queue_list = parse_queues(queues)
         now = self._clock.now()
         record = StaffRecord(
-            id=f"stf_{secrets.token_hex(8)}", name=wanted, role=role.value, status="pending", password_hash=None,
-            totp_secret=None, totp_last_step=0, failed_logins=0, locked_until=0.0, created_at=now, updated_at=now,
-            enrolled_at=None, disabled_at=None, queues=queue_list,
+            id=f"stf_{secrets.token_hex(8)}",
+            name=wanted,
+            role=role.value,
+            status="pending",
+            password_hash=None,
+            totp_secret=None,
+            totp_last_step=0,
+            failed_logins=0,
+            locked_until=0.0,
+            created_at=now,
+            updated_at=now,
+            enrolled_at=None,
+            disabled_at=None,
+            queues=queue_list,
         )
         try:
             async with self._repo.transaction() as conn:
                 await self._repo.insert_staff(conn, record)  # the name is UNIQUE (case-insensitive)
                 await self._audit.record_in(
-                    conn, actor=actor.name, role=actor.role, action="user.create", target=f"staff:{record.id}",
-                    origin_ip=actor.origin_ip, channel=actor.channel,
+                    conn,
+                    actor=actor.name,
+                    role=actor.role,
+                    action="user.create",
+                    target=f"staff:{record.id}",
+                    origin_ip=actor.origin_ip,
+                    channel=actor.channel,
                     reason=f"name {wanted}, role {role.value}, queues {','.join(queue_list) or '-'}",
                 )
                 link = await self._issue_link(conn, record, now)
@@ -140,8 +162,13 @@ class Accounts:
             await self._repo.reset_credentials(conn, record.id, now=now)
             await self._repo.delete_enrolments_of(conn, record.id)
             await self._audit.record_in(
-                conn, actor=actor.name, role=actor.role, action="user.enrolment_reset", target=f"staff:{record.id}",
-                origin_ip=actor.origin_ip, channel=actor.channel,
+                conn,
+                actor=actor.name,
+                role=actor.role,
+                action="user.enrolment_reset",
+                target=f"staff:{record.id}",
+                origin_ip=actor.origin_ip,
+                channel=actor.channel,
             )
             pending = replace(record, status="pending", password_hash=None, totp_secret=None, enrolled_at=None)
             link = await self._issue_link(conn, pending, now)
@@ -156,8 +183,14 @@ class Accounts:
         async with self._repo.transaction() as conn:
             await self._repo.set_role(conn, record.id, role.value, now=self._clock.now())
             await self._audit.record_in(
-                conn, actor=actor.name, role=actor.role, action="user.role_change", target=f"staff:{record.id}",
-                origin_ip=actor.origin_ip, channel=actor.channel, reason=f"{record.role} -> {role.value}",
+                conn,
+                actor=actor.name,
+                role=actor.role,
+                action="user.role_change",
+                target=f"staff:{record.id}",
+                origin_ip=actor.origin_ip,
+                channel=actor.channel,
+                reason=f"{record.role} -> {role.value}",
             )
         return await self.get(record.name)
 
@@ -167,8 +200,13 @@ class Accounts:
         async with self._repo.transaction() as conn:
             await self._repo.set_queues(conn, record.id, queue_list)
             await self._audit.record_in(
-                conn, actor=actor.name, role=actor.role, action="user.queues_change", target=f"staff:{record.id}",
-                origin_ip=actor.origin_ip, channel=actor.channel,
+                conn,
+                actor=actor.name,
+                role=actor.role,
+                action="user.queues_change",
+                target=f"staff:{record.id}",
+                origin_ip=actor.origin_ip,
+                channel=actor.channel,
                 reason=f"{','.join(record.queues) or '-'} -> {','.join(queue_list) or '-'}",
             )
         return await self.get(record.name)
@@ -183,8 +221,13 @@ class Accounts:
             await self._repo.set_disabled(conn, record.id, now=self._clock.now())
             await self._repo.delete_enrolments_of(conn, record.id)
             await self._audit.record_in(
-                conn, actor=actor.name, role=actor.role, action="user.disable", target=f"staff:{record.id}",
-                origin_ip=actor.origin_ip, channel=actor.channel,
+                conn,
+                actor=actor.name,
+                role=actor.role,
+                action="user.disable",
+                target=f"staff:{record.id}",
+                origin_ip=actor.origin_ip,
+                channel=actor.channel,
             )
             ended = await self._sessions.end_all_in(conn, record, reason="account disabled", origin_ip=actor.origin_ip)
         await self._sessions.listeners.notify(ended)
@@ -214,8 +257,13 @@ class Accounts:
         expires_at = now + ENROLMENT_SECONDS
         await self._repo.insert_enrolment(
             conn,
-            EnrolmentRecord(token_hash=token_hash(token), staff_id=record.id, created_at=now, expires_at=expires_at,
-                            totp_secret=None),
+            EnrolmentRecord(
+                token_hash=token_hash(token),
+                staff_id=record.id,
+                created_at=now,
+                expires_at=expires_at,
+                totp_secret=None,
+            ),
         )
         url = Sensitive(f"{self._base_url}/enrol/{token.reveal()}")
         return EnrolmentLink(member=StaffMember.of(record), url=url, expires_at=expires_at)

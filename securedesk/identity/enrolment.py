@@ -76,7 +76,11 @@ class Enrolment:
                     raise AuthenticationFailed(ENROLMENT_INVALID_MESSAGE)
         uri = provisioning_uri(secret, account_name=staff.name)
         return EnrolmentChallenge(
-            account_name=staff.name, role=Role(staff.role), secret=secret, otpauth_uri=uri, qr_svg=qr_svg(uri),
+            account_name=staff.name,
+            role=Role(staff.role),
+            secret=secret,
+            otpauth_uri=uri,
+            qr_svg=qr_svg(uri),
             expires_at=link.expires_at,
         )
 
@@ -107,8 +111,13 @@ class Enrolment:
                 raise AuthenticationFailed(ENROLMENT_INVALID_MESSAGE)
             await self._repo.delete_enrolments_of(conn, staff.id)
             await self._audit.record_in(
-                conn, actor=staff.name, role=staff.role, action="auth.mfa_enrolled", target=f"staff:{staff.id}",
-                origin_ip=origin_ip, channel="web",
+                conn,
+                actor=staff.name,
+                role=staff.role,
+                action="auth.mfa_enrolled",
+                target=f"staff:{staff.id}",
+                origin_ip=origin_ip,
+                channel="web",
             )
         logger.info("Staff %s enrolled (password and TOTP set)", staff.id)
         enrolled = await self._repo.get_staff(staff.id)

@@ -113,12 +113,19 @@ class Authenticator:
                     ended = await self._sessions.end_in(conn, replaces, reason="replaced at login", origin_ip=origin_ip)
                 new = await self._sessions.start(conn, staff, now=now, origin_ip=origin_ip)
                 await self._audit.record_in(
-                    conn, actor=staff.name, role=staff.role, action="auth.login", target=f"staff:{staff.id}",
-                    origin_ip=origin_ip, channel=channel, reason="password rehashed" if new_hash else None,
+                    conn,
+                    actor=staff.name,
+                    role=staff.role,
+                    action="auth.login",
+                    target=f"staff:{staff.id}",
+                    origin_ip=origin_ip,
+                    channel=channel,
+                    reason="password rehashed" if new_hash else None,
                 )
         except _Refusal as refusal:
-            await self._refuse(staff, refusal.reason, now=now, action="auth.login_failed", origin_ip=origin_ip,
-                               channel=channel)
+            await self._refuse(
+                staff, refusal.reason, now=now, action="auth.login_failed", origin_ip=origin_ip, channel=channel
+            )
             raise AuthenticationFailed(LOGIN_FAILED_MESSAGE) from None
         if ended is not None:
             await self._sessions.listeners.notify(ended)
@@ -140,12 +147,18 @@ class Authenticator:
                     raise _Refusal("code already used")
                 await self._repo.set_session_mfa(conn, session.key, now=now)
                 await self._audit.record_in(
-                    conn, actor=staff.name, role=staff.role, action="auth.step_up",
-                    target=f"session:{session.key[:16]}", origin_ip=origin_ip, channel="web",
+                    conn,
+                    actor=staff.name,
+                    role=staff.role,
+                    action="auth.step_up",
+                    target=f"session:{session.key[:16]}",
+                    origin_ip=origin_ip,
+                    channel="web",
                 )
         except _Refusal as refusal:
-            await self._refuse(staff, refusal.reason, now=now, action="auth.step_up", origin_ip=origin_ip,
-                               channel="web")
+            await self._refuse(
+                staff, refusal.reason, now=now, action="auth.step_up", origin_ip=origin_ip, channel="web"
+            )
             raise AuthenticationFailed(STEP_UP_FAILED_MESSAGE) from None
         return replace(session, mfa_at=now, last_seen_at=max(now, session.last_seen_at))
 
@@ -186,8 +199,13 @@ class Authenticator:
                 )
                 if locked and staff:
                     await self._audit.record_in(
-                        conn, actor=staff.name, role=staff.role, action="auth.lockout", target=f"staff:{staff.id}",
-                        origin_ip=origin_ip, channel=channel,
+                        conn,
+                        actor=staff.name,
+                        role=staff.role,
+                        action="auth.lockout",
+                        target=f"staff:{staff.id}",
+                        origin_ip=origin_ip,
+                        channel=channel,
                         reason=f"{LOCKOUT_THRESHOLD} consecutive failures; locked for {LOCKOUT_SECONDS} s",
                     )
         except AuditError:

@@ -57,8 +57,12 @@ def _sessions(
     settings: Settings, repo: StaffRepository, audit: AuditRecorder, clock: Clock, listeners: SessionEndListeners
 ) -> Sessions:
     return Sessions(
-        repo, audit, clock, idle_seconds=settings.session_idle_seconds,
-        absolute_seconds=settings.session_absolute_seconds, listeners=listeners,
+        repo,
+        audit,
+        clock,
+        idle_seconds=settings.session_idle_seconds,
+        absolute_seconds=settings.session_absolute_seconds,
+        listeners=listeners,
     )
 
 

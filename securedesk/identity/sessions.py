@@ -157,7 +157,11 @@ class Sessions:
         """A brand-new session (a fresh random id: never one the client chose), inside the login's transaction."""
         token = new_token()
         record = SessionRecord(
-            id_hash=token_hash(token), staff_id=staff.id, created_at=now, last_seen_at=now, mfa_at=now,
+            id_hash=token_hash(token),
+            staff_id=staff.id,
+            created_at=now,
+            last_seen_at=now,
+            mfa_at=now,
             origin_ip=origin_ip,
         )
         await self._repo.insert_session(conn, record)
@@ -246,7 +250,12 @@ class Sessions:
         return len(expired)
 
     async def _record_end(
-        self, conn: aiosqlite.Connection, record: SessionRecord, staff: StaffRecord | None, *, reason: str,
+        self,
+        conn: aiosqlite.Connection,
+        record: SessionRecord,
+        staff: StaffRecord | None,
+        *,
+        reason: str,
         origin_ip: str | None = None,
     ) -> None:
         await self._audit.record_in(

@@ -96,4 +96,3 @@ class SegmentBatch:
             position = match.end()
         out[current] = screened[position:]
         return out
-

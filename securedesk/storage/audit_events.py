@@ -15,9 +15,7 @@ import aiosqlite
 from securedesk.clock import utc_iso
 from securedesk.storage.database import Database
 
-_EVENT_COLUMNS = (
-    "seq, time, actor, role, origin_ip, channel, action, target, outcome, reason, prev_hash, hash"
-)
+_EVENT_COLUMNS = "seq, time, actor, role, origin_ip, channel, action, target, outcome, reason, prev_hash, hash"
 # Queries with filters are assembled from the fixed fragments of ``_filter_sql``; values always travel as parameters.
 
 
@@ -191,9 +189,21 @@ class SqliteAuditEventStore:
             "prev_hash, hash) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
             "WHERE (SELECT max(seq) FROM audit_events) IS ? AND (SELECT hash FROM audit_events WHERE seq = ?) IS ?",
             (
-                event.seq, event.time, event.actor, event.role, event.origin_ip, event.channel, event.action,
-                event.target, event.outcome, event.reason, event.prev_hash, event.hash,
-                None if first else event.seq - 1, event.seq - 1, None if first else event.prev_hash,
+                event.seq,
+                event.time,
+                event.actor,
+                event.role,
+                event.origin_ip,
+                event.channel,
+                event.action,
+                event.target,
+                event.outcome,
+                event.reason,
+                event.prev_hash,
+                event.hash,
+                None if first else event.seq - 1,
+                event.seq - 1,
+                None if first else event.prev_hash,
             ),
         )
         return cursor.rowcount == 1
@@ -230,7 +240,8 @@ class SqliteAuditEventStore:
     async def count(self, filters: AuditFilters, *, as_of: int) -> int:
         where, params = _filter_sql(filters)
         row = await self._db.fetch_one(
-            f"SELECT count(*) FROM audit_events WHERE seq <= ? AND {where}", (as_of, *params)  # noqa: S608
+            f"SELECT count(*) FROM audit_events WHERE seq <= ? AND {where}",  # noqa: S608
+            (as_of, *params),
         )
         return 0 if row is None else int(row[0])
 
@@ -260,8 +271,12 @@ class SqliteAuditEventStore:
             "INSERT OR IGNORE INTO audit_checkpoints (first_sequence, sequence, head_hash, time, key_id, signature) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (
-                checkpoint.first_sequence, checkpoint.sequence, checkpoint.head_hash, checkpoint.time,
-                checkpoint.key_id, checkpoint.signature,
+                checkpoint.first_sequence,
+                checkpoint.sequence,
+                checkpoint.head_hash,
+                checkpoint.time,
+                checkpoint.key_id,
+                checkpoint.signature,
             ),
         )
 

@@ -78,8 +78,7 @@ class CallbackRepository(Protocol):
 
     async def for_customer(
         self, customer_id: str, case_ids: Collection[str], *, limit: int = 50
-    ) -> list[CallbackRecord]:
-        ...
+    ) -> list[CallbackRecord]: ...
 
     async def claim(self, callback_id: str, *, staff_id: str, staff_name: str, now: float) -> bool:
         """Take a claimable request; False when it is not claimable any more (someone else was faster)."""
@@ -118,12 +117,26 @@ def _record(row: aiosqlite.Row) -> CallbackRecord:
         return None if value is None else bytes(value)
 
     return CallbackRecord(
-        id=row["id"], reference=row["reference"], case_id=row["case_id"], customer_id=row["customer_id"],
-        queue=row["queue"], phone=bytes(row["phone"]), phone_index=bytes(row["phone_index"]),
-        phone_mask=row["phone_mask"], window_start=row["window_start"], window_end=row["window_end"],
-        time_zone=row["time_zone"], lang=row["lang"], topic=row["topic"], status=row["status"],
-        claimed_by=row["claimed_by"], claimed_by_name=row["claimed_by_name"], attempts=row["attempts"],
-        session_key=blob("session_key"), ip_key=blob("ip_key"), created_at=row["created_at"],
+        id=row["id"],
+        reference=row["reference"],
+        case_id=row["case_id"],
+        customer_id=row["customer_id"],
+        queue=row["queue"],
+        phone=bytes(row["phone"]),
+        phone_index=bytes(row["phone_index"]),
+        phone_mask=row["phone_mask"],
+        window_start=row["window_start"],
+        window_end=row["window_end"],
+        time_zone=row["time_zone"],
+        lang=row["lang"],
+        topic=row["topic"],
+        status=row["status"],
+        claimed_by=row["claimed_by"],
+        claimed_by_name=row["claimed_by_name"],
+        attempts=row["attempts"],
+        session_key=blob("session_key"),
+        ip_key=blob("ip_key"),
+        created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
 
@@ -149,10 +162,27 @@ class SqliteCallbackRepository:
         await conn.execute(
             f"INSERT INTO callbacks ({_COLUMNS}) VALUES ({_marks(_COLUMNS.split(', '))})",  # noqa: S608
             (
-                record.id, record.reference, record.case_id, record.customer_id, record.queue, record.phone,
-                record.phone_index, record.phone_mask, record.window_start, record.window_end, record.time_zone,
-                record.lang, record.topic, record.status, record.claimed_by, record.claimed_by_name, record.attempts,
-                record.session_key, record.ip_key, record.created_at, record.updated_at,
+                record.id,
+                record.reference,
+                record.case_id,
+                record.customer_id,
+                record.queue,
+                record.phone,
+                record.phone_index,
+                record.phone_mask,
+                record.window_start,
+                record.window_end,
+                record.time_zone,
+                record.lang,
+                record.topic,
+                record.status,
+                record.claimed_by,
+                record.claimed_by_name,
+                record.attempts,
+                record.session_key,
+                record.ip_key,
+                record.created_at,
+                record.updated_at,
             ),
         )
         return record

@@ -170,24 +170,37 @@ class CaseRepository(Protocol):
 _CASE_COLUMNS: Final = (
     "id, reference, customer_id, channel, subject, status, queue, assigned_to, lang, created_at, updated_at"
 )
-_MESSAGE_COLUMNS: Final = (
-    "id, case_id, direction, sender_kind, sender_id, body, content_type, state, meta, created_at"
-)
+_MESSAGE_COLUMNS: Final = "id, case_id, direction, sender_kind, sender_id, body, content_type, state, meta, created_at"
 
 
 def _case(row: aiosqlite.Row) -> CaseRecord:
     return CaseRecord(
-        id=row["id"], reference=row["reference"], customer_id=row["customer_id"], channel=row["channel"],
-        subject=row["subject"], status=row["status"], queue=row["queue"], assigned_to=row["assigned_to"],
-        lang=row["lang"], created_at=row["created_at"], updated_at=row["updated_at"],
+        id=row["id"],
+        reference=row["reference"],
+        customer_id=row["customer_id"],
+        channel=row["channel"],
+        subject=row["subject"],
+        status=row["status"],
+        queue=row["queue"],
+        assigned_to=row["assigned_to"],
+        lang=row["lang"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 
 def _message(row: aiosqlite.Row) -> MessageRecord:
     return MessageRecord(
-        id=row["id"], case_id=row["case_id"], direction=row["direction"], sender_kind=row["sender_kind"],
-        sender_id=row["sender_id"], body=row["body"], content_type=row["content_type"], state=row["state"],
-        meta=json.loads(row["meta"]), created_at=row["created_at"],
+        id=row["id"],
+        case_id=row["case_id"],
+        direction=row["direction"],
+        sender_kind=row["sender_kind"],
+        sender_id=row["sender_id"],
+        body=row["body"],
+        content_type=row["content_type"],
+        state=row["state"],
+        meta=json.loads(row["meta"]),
+        created_at=row["created_at"],
     )
 
 
@@ -204,9 +217,7 @@ class SqliteCaseRepository:
         if row is not None:
             return str(row[0])
         customer_id = new_customer_id()
-        await conn.execute(
-            "INSERT INTO customers (id, email, created_at) VALUES (?, ?, ?)", (customer_id, email, now)
-        )
+        await conn.execute("INSERT INTO customers (id, email, created_at) VALUES (?, ?, ?)", (customer_id, email, now))
         return customer_id
 
     async def insert_case(self, conn: aiosqlite.Connection, record: CaseRecord) -> CaseRecord:
@@ -219,8 +230,17 @@ class SqliteCaseRepository:
         await conn.execute(
             f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
             (
-                record.id, record.reference, record.customer_id, record.channel, record.subject, record.status,
-                record.queue, record.assigned_to, record.lang, record.created_at, record.updated_at,
+                record.id,
+                record.reference,
+                record.customer_id,
+                record.channel,
+                record.subject,
+                record.status,
+                record.queue,
+                record.assigned_to,
+                record.lang,
+                record.created_at,
+                record.updated_at,
             ),
         )
         return record
@@ -248,8 +268,16 @@ class SqliteCaseRepository:
         await conn.execute(
             f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
             (
-                record.id, record.case_id, record.direction, record.sender_kind, record.sender_id, record.body,
-                record.content_type, record.state, json.dumps(dict(record.meta), sort_keys=True), record.created_at,
+                record.id,
+                record.case_id,
+                record.direction,
+                record.sender_kind,
+                record.sender_id,
+                record.body,
+                record.content_type,
+                record.state,
+                json.dumps(dict(record.meta), sort_keys=True),
+                record.created_at,
             ),
         )
 
@@ -285,13 +313,15 @@ class SqliteCaseRepository:
         where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
         params.append(limit)
         rows = await self._db.fetch_all(
-            f"SELECT {_CASE_COLUMNS} FROM cases {where}ORDER BY updated_at DESC LIMIT ?", params  # noqa: S608
+            f"SELECT {_CASE_COLUMNS} FROM cases {where}ORDER BY updated_at DESC LIMIT ?",  # noqa: S608
+            params,
         )
         return [_case(row) for row in rows]
 
     async def list_messages(self, case_id: str) -> list[MessageRecord]:
         rows = await self._db.fetch_all(
-            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE case_id = ? ORDER BY created_at, rowid", (case_id,)  # noqa: S608
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE case_id = ? ORDER BY created_at, rowid",  # noqa: S608
+            (case_id,),
         )
         return [_message(row) for row in rows]
 
@@ -319,8 +349,16 @@ class SqliteCaseRepository:
             f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
             [
                 (
-                    r.id, r.case_id, r.direction, r.sender_kind, r.sender_id, r.body, r.content_type, r.state,
-                    json.dumps(dict(r.meta), sort_keys=True), r.created_at,
+                    r.id,
+                    r.case_id,
+                    r.direction,
+                    r.sender_kind,
+                    r.sender_id,
+                    r.body,
+                    r.content_type,
+                    r.state,
+                    json.dumps(dict(r.meta), sort_keys=True),
+                    r.created_at,
                 )
                 for r in records
             ],
@@ -355,8 +393,13 @@ class SqliteCaseRepository:
         )
         return [
             VaultedItem(
-                token=row["token"], kind=row["kind"], brand=row["brand"], last4=row["last4"], source=row["source"],
-                created_at=row["created_at"], expires_at=row["expires_at"],
+                token=row["token"],
+                kind=row["kind"],
+                brand=row["brand"],
+                last4=row["last4"],
+                source=row["source"],
+                created_at=row["created_at"],
+                expires_at=row["expires_at"],
             )
             for row in rows
         ]

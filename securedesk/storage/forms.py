@@ -62,9 +62,17 @@ _COLUMNS: Final = (
 
 def _record(row: aiosqlite.Row) -> FormRequestRecord:
     return FormRequestRecord(
-        id=row["id"], token_hash=row["token_hash"], case_id=row["case_id"], kind=row["kind"], lang=row["lang"],
-        created_by=row["created_by"], created_at=row["created_at"], expires_at=row["expires_at"],
-        used_at=row["used_at"], secret_token=row["secret_token"], entity_type=row["entity_type"],
+        id=row["id"],
+        token_hash=row["token_hash"],
+        case_id=row["case_id"],
+        kind=row["kind"],
+        lang=row["lang"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        used_at=row["used_at"],
+        secret_token=row["secret_token"],
+        entity_type=row["entity_type"],
     )
 
 
@@ -79,14 +87,24 @@ class SqliteFormRepository:
         await conn.execute(
             f"INSERT INTO form_requests ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
             (
-                record.id, record.token_hash, record.case_id, record.kind, record.lang, record.created_by,
-                record.created_at, record.expires_at, record.used_at, record.secret_token, record.entity_type,
+                record.id,
+                record.token_hash,
+                record.case_id,
+                record.kind,
+                record.lang,
+                record.created_by,
+                record.created_at,
+                record.expires_at,
+                record.used_at,
+                record.secret_token,
+                record.entity_type,
             ),
         )
 
     async def by_token_hash(self, token_hash: str) -> FormRequestRecord | None:
         row = await self._db.fetch_one(
-            f"SELECT {_COLUMNS} FROM form_requests WHERE token_hash = ?", (token_hash,)  # noqa: S608
+            f"SELECT {_COLUMNS} FROM form_requests WHERE token_hash = ?",  # noqa: S608
+            (token_hash,),
         )
         return None if row is None else _record(row)
 

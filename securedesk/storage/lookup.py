@@ -83,8 +83,9 @@ class LookupRepository(Protocol):
 
     # --- challenges ---
     async def insert_challenge(self, conn: aiosqlite.Connection, record: ChallengeRecord) -> None: ...
-    async def issued_since(self, *, identifier_key: bytes | None = None, ip_key: bytes | None = None,
-                           since: float) -> list[float]:
+    async def issued_since(
+        self, *, identifier_key: bytes | None = None, ip_key: bytes | None = None, since: float
+    ) -> list[float]:
         """Creation times (oldest first) of the challenges for this identifier (or this address) since ``since``."""
         ...
 
@@ -130,25 +131,41 @@ _KEEP_SECONDS: Final = 86_400.0
 
 def _challenge(row: aiosqlite.Row) -> ChallengeRecord:
     return ChallengeRecord(
-        id=row["id"], identifier_key=bytes(row["identifier_key"]),
-        ip_key=None if row["ip_key"] is None else bytes(row["ip_key"]), browser_key=bytes(row["browser_key"]),
-        customer_id=row["customer_id"], code_hash=bytes(row["code_hash"]), attempts=row["attempts"],
-        created_at=row["created_at"], expires_at=row["expires_at"], used_at=row["used_at"],
+        id=row["id"],
+        identifier_key=bytes(row["identifier_key"]),
+        ip_key=None if row["ip_key"] is None else bytes(row["ip_key"]),
+        browser_key=bytes(row["browser_key"]),
+        customer_id=row["customer_id"],
+        code_hash=bytes(row["code_hash"]),
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        used_at=row["used_at"],
     )
 
 
 def _session(row: aiosqlite.Row) -> LookupSessionRecord:
     return LookupSessionRecord(
-        token_hash=row["token_hash"], customer_id=row["customer_id"], browser_key=bytes(row["browser_key"]),
-        challenge_id=row["challenge_id"], created_at=row["created_at"], expires_at=row["expires_at"],
+        token_hash=row["token_hash"],
+        customer_id=row["customer_id"],
+        browser_key=bytes(row["browser_key"]),
+        challenge_id=row["challenge_id"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
         ended_at=row["ended_at"],
     )
 
 
 def _case(row: aiosqlite.Row) -> CustomerCase:
     return CustomerCase(
-        id=row["id"], reference=row["reference"], subject=row["subject"], status=row["status"], queue=row["queue"],
-        lang=row["lang"], created_at=row["created_at"], updated_at=row["updated_at"],
+        id=row["id"],
+        reference=row["reference"],
+        subject=row["subject"],
+        status=row["status"],
+        queue=row["queue"],
+        lang=row["lang"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 
@@ -177,13 +194,22 @@ class SqliteLookupRepository:
         await conn.execute(
             f"INSERT INTO lookup_challenges ({_CHALLENGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
             (
-                record.id, record.identifier_key, record.ip_key, record.browser_key, record.customer_id,
-                record.code_hash, record.attempts, record.created_at, record.expires_at, record.used_at,
+                record.id,
+                record.identifier_key,
+                record.ip_key,
+                record.browser_key,
+                record.customer_id,
+                record.code_hash,
+                record.attempts,
+                record.created_at,
+                record.expires_at,
+                record.used_at,
             ),
         )
 
-    async def issued_since(self, *, identifier_key: bytes | None = None, ip_key: bytes | None = None,
-                           since: float) -> list[float]:
+    async def issued_since(
+        self, *, identifier_key: bytes | None = None, ip_key: bytes | None = None, since: float
+    ) -> list[float]:
         if (identifier_key is None) == (ip_key is None):
             raise ValueError("count by exactly one of identifier_key and ip_key")
         column, key = ("identifier_key", identifier_key) if identifier_key is not None else ("ip_key", ip_key)
@@ -203,11 +229,13 @@ class SqliteLookupRepository:
         return None if row is None else _challenge(row)
 
     async def count_attempt(self, challenge_id: str, *, max_attempts: int) -> int | None:
-        async with self._db.transaction() as conn, conn.execute(
-            "UPDATE lookup_challenges SET attempts = attempts + 1 WHERE id = ? AND attempts < ? "
-            "RETURNING attempts",
-            (challenge_id, max_attempts),
-        ) as cursor:
+        async with (
+            self._db.transaction() as conn,
+            conn.execute(
+                "UPDATE lookup_challenges SET attempts = attempts + 1 WHERE id = ? AND attempts < ? RETURNING attempts",
+                (challenge_id, max_attempts),
+            ) as cursor,
+        ):
             row = await cursor.fetchone()
         return None if row is None else int(row[0])
 
@@ -228,14 +256,20 @@ class SqliteLookupRepository:
         await conn.execute(
             f"INSERT INTO lookup_sessions ({_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
             (
-                record.token_hash, record.customer_id, record.browser_key, record.challenge_id, record.created_at,
-                record.expires_at, record.ended_at,
+                record.token_hash,
+                record.customer_id,
+                record.browser_key,
+                record.challenge_id,
+                record.created_at,
+                record.expires_at,
+                record.ended_at,
             ),
         )
 
     async def session(self, token_hash: str) -> LookupSessionRecord | None:
         row = await self._db.fetch_one(
-            f"SELECT {_SESSION_COLUMNS} FROM lookup_sessions WHERE token_hash = ?", (token_hash,)  # noqa: S608
+            f"SELECT {_SESSION_COLUMNS} FROM lookup_sessions WHERE token_hash = ?",  # noqa: S608
+            (token_hash,),
         )
         return None if row is None else _session(row)
 
@@ -273,8 +307,13 @@ class SqliteLookupRepository:
         )
         return [
             ItemOnFile(
-                token=row["token"], case_id=row["case_id"], kind=row["kind"], brand=row["brand"], last4=row["last4"],
-                source=row["source"], created_at=row["created_at"],
+                token=row["token"],
+                case_id=row["case_id"],
+                kind=row["kind"],
+                brand=row["brand"],
+                last4=row["last4"],
+                source=row["source"],
+                created_at=row["created_at"],
             )
             for row in rows
         ]

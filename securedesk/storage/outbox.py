@@ -136,9 +136,22 @@ class SqliteOutboxRepository:
         cursor = await conn.execute(
             f"INSERT OR IGNORE INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
             (
-                entry.id, entry.message_id, entry.kind, entry.case_id, entry.mail_from, json.dumps(entry.rcpt_to),
-                entry.content, entry.state, entry.attempts, entry.created_at, entry.next_attempt_at,
-                entry.last_attempt_at, entry.finished_at, entry.last_error, entry.reply_key, int(entry.sealed),
+                entry.id,
+                entry.message_id,
+                entry.kind,
+                entry.case_id,
+                entry.mail_from,
+                json.dumps(entry.rcpt_to),
+                entry.content,
+                entry.state,
+                entry.attempts,
+                entry.created_at,
+                entry.next_attempt_at,
+                entry.last_attempt_at,
+                entry.finished_at,
+                entry.last_error,
+                entry.reply_key,
+                int(entry.sealed),
             ),
         )
         inserted = cursor.rowcount == 1
@@ -150,15 +163,18 @@ class SqliteOutboxRepository:
             "INSERT INTO email_quarantine (id, case_id, content_type, filename, size, content, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
-                record.id, record.case_id, record.content_type, record.filename, record.size, record.content,
+                record.id,
+                record.case_id,
+                record.content_type,
+                record.filename,
+                record.size,
+                record.content,
                 record.created_at,
             ),
         )
 
     async def contains(self, message_id: str, kind: str) -> bool:
-        row = await self._db.fetch_one(
-            "SELECT 1 FROM outbox WHERE message_id = ? AND kind = ?", (message_id, kind)
-        )
+        row = await self._db.fetch_one("SELECT 1 FROM outbox WHERE message_id = ? AND kind = ?", (message_id, kind))
         return row is not None
 
     async def get(self, entry_id: str) -> OutboxEntry | None:
@@ -199,15 +215,19 @@ class SqliteOutboxRepository:
 
     async def get_quarantined(self, quarantine_id: str) -> QuarantinedAttachment | None:
         row = await self._db.fetch_one(
-            "SELECT id, case_id, content_type, filename, size, content, created_at FROM email_quarantine "
-            "WHERE id = ?",
+            "SELECT id, case_id, content_type, filename, size, content, created_at FROM email_quarantine WHERE id = ?",
             (quarantine_id,),
         )
         if row is None:
             return None
         return QuarantinedAttachment(
-            id=row["id"], case_id=row["case_id"], content_type=row["content_type"], filename=row["filename"],
-            size=row["size"], content=bytes(row["content"]), created_at=row["created_at"],
+            id=row["id"],
+            case_id=row["case_id"],
+            content_type=row["content_type"],
+            filename=row["filename"],
+            size=row["size"],
+            content=bytes(row["content"]),
+            created_at=row["created_at"],
         )
 
     async def mark_delivered(self, entry_id: str, *, now: float) -> None:

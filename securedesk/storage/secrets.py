@@ -269,8 +269,20 @@ class SqliteSecretRepository:
             return True
         params = [
             (
-                r.token, r.kind, r.brand, r.last4, r.case_id, r.customer_id, r.source, r.kek_version, r.wrapped_key,
-                r.ciphertext, r.blind_index, r.created_at, r.expires_at, r.kek_version,
+                r.token,
+                r.kind,
+                r.brand,
+                r.last4,
+                r.case_id,
+                r.customer_id,
+                r.source,
+                r.kek_version,
+                r.wrapped_key,
+                r.ciphertext,
+                r.blind_index,
+                r.created_at,
+                r.expires_at,
+                r.kek_version,
             )
             for r in records
         ]
@@ -294,7 +306,8 @@ class SqliteSecretRepository:
 
     async def get(self, token: str) -> SecretRecord | None:
         row = await self._db.fetch_one(
-            f"SELECT {_COLUMNS} FROM secrets WHERE token = ?", (token,)  # noqa: S608 - constant columns
+            f"SELECT {_COLUMNS} FROM secrets WHERE token = ?",  # noqa: S608 - constant columns
+            (token,),
         )
         return None if row is None else _secret(row)
 

@@ -74,13 +74,17 @@ class StaffRepository(Protocol):
     async def set_disabled(self, conn: aiosqlite.Connection, staff_id: str, *, now: float) -> bool: ...
     async def reset_credentials(self, conn: aiosqlite.Connection, staff_id: str, *, now: float) -> None: ...
     async def activate(
-        self, conn: aiosqlite.Connection, staff_id: str, *, password_hash: str, totp_secret: bytes, totp_step: int,
+        self,
+        conn: aiosqlite.Connection,
+        staff_id: str,
+        *,
+        password_hash: str,
+        totp_secret: bytes,
+        totp_step: int,
         now: float,
     ) -> bool: ...
     async def set_password_hash(self, conn: aiosqlite.Connection, staff_id: str, password_hash: str) -> None: ...
-    async def accept_login(
-        self, conn: aiosqlite.Connection, staff_id: str, *, totp_step: int, now: float
-    ) -> bool: ...
+    async def accept_login(self, conn: aiosqlite.Connection, staff_id: str, *, totp_step: int, now: float) -> bool: ...
     async def consume_totp_step(self, conn: aiosqlite.Connection, staff_id: str, *, totp_step: int) -> bool: ...
     async def add_failure(self, conn: aiosqlite.Connection, staff_id: str, *, now: float) -> int: ...
     async def lock(self, conn: aiosqlite.Connection, staff_id: str, *, until: float) -> None: ...
@@ -163,9 +167,7 @@ class SqliteStaffRepository:
         return [_staff(row) for row in rows]
 
     async def count_staff(self, *, role: str) -> int:
-        row = await self._db.fetch_one(
-            "SELECT count(*) FROM staff WHERE role = ? AND status != 'disabled'", (role,)
-        )
+        row = await self._db.fetch_one("SELECT count(*) FROM staff WHERE role = ? AND status != 'disabled'", (role,))
         return 0 if row is None else int(row[0])
 
     async def get_session(self, id_hash: str) -> SessionRecord | None:
@@ -206,9 +208,19 @@ class SqliteStaffRepository:
             " locked_until, created_at, updated_at, enrolled_at, disabled_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                record.id, record.name, record.role, record.status, record.password_hash, record.totp_secret,
-                record.totp_last_step, record.failed_logins, record.locked_until, record.created_at,
-                record.updated_at, record.enrolled_at, record.disabled_at,
+                record.id,
+                record.name,
+                record.role,
+                record.status,
+                record.password_hash,
+                record.totp_secret,
+                record.totp_last_step,
+                record.failed_logins,
+                record.locked_until,
+                record.created_at,
+                record.updated_at,
+                record.enrolled_at,
+                record.disabled_at,
             ),
         )
         await self.set_queues(conn, record.id, record.queues)
@@ -239,7 +251,13 @@ class SqliteStaffRepository:
         )
 
     async def activate(
-        self, conn: aiosqlite.Connection, staff_id: str, *, password_hash: str, totp_secret: bytes, totp_step: int,
+        self,
+        conn: aiosqlite.Connection,
+        staff_id: str,
+        *,
+        password_hash: str,
+        totp_secret: bytes,
+        totp_step: int,
         now: float,
     ) -> bool:
         changed = await _changed(

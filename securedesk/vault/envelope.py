@@ -204,9 +204,7 @@ def rewrap_field_header(
     """The header of the same blob with its data key wrapped by ``new_version``; the body stays as it is."""
     version = header_version(header)
     data_key = _unwrap_field_key(keyring, header, version, table=table, row_id=row_id, column=column)
-    wrapped = aead.seal(
-        keyring.key(new_version), data_key, aead.bind(_FIELD_KEY, table, row_id, column, new_version)
-    )
+    wrapped = aead.seal(keyring.key(new_version), data_key, aead.bind(_FIELD_KEY, table, row_id, column, new_version))
     return _FIELD_HEADER.pack(FIELD_FORMAT, new_version) + wrapped
 
 

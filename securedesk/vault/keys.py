@@ -127,9 +127,7 @@ class LocalKeyFile:
 
     def add_version(self) -> int:
         self._ensure_directory()
-        existing = [
-            int(m.group(1)) for m in (KEY_FILE_PATTERN.fullmatch(n) for n in os.listdir(self.key_dir)) if m
-        ]
+        existing = [int(m.group(1)) for m in (KEY_FILE_PATTERN.fullmatch(n) for n in os.listdir(self.key_dir)) if m]
         version = max(existing, default=0) + 1
         self._write_new_key(self.key_dir / key_file_name(version), secrets.token_bytes(KEK_BYTES))
         return version

@@ -153,9 +153,7 @@ class KeyRotation:
         if version not in known:
             raise NotFound(f"KEK version {version} is not known to this database.", hint="see `securedesk keys status`")
         if version == self._vault.current_version:
-            raise KeyInUse(
-                f"KEK version {version} is the current version.", hint="run `securedesk keys rotate` first"
-            )
+            raise KeyInUse(f"KEK version {version} is the current version.", hint="run `securedesk keys rotate` first")
         fields = (await count_field_blobs(self._repository, self._vault.encrypted_columns)).get(version, 0)
         if fields or not await self._repository.retire_key_version(version, at=self._vault.clock.now()):
             counts = await self._repository.count_by_kek_version()

@@ -56,8 +56,10 @@ def normalize(kind: str, value: Sensitive) -> NormalizedValue:
             # Full-width and other Unicode decimal digits count as the digit they stand for.
             canonical = "".join(str(unicodedata.decimal(ch)) for ch in raw if ch.isdecimal())
     else:
-        canonical = _NOT_ASCII_ALNUM.sub("", raw).upper() if raw.isascii() else "".join(
-            ch.upper() for ch in raw if ch.isascii() and ch.isalnum()
+        canonical = (
+            _NOT_ASCII_ALNUM.sub("", raw).upper()
+            if raw.isascii()
+            else "".join(ch.upper() for ch in raw if ch.isascii() and ch.isalnum())
         )
     if kind == SE_PERSONNUMMER and len(canonical) == 12:
         # YYYYMMDDNNNN and YYMMDD-NNNN name the same person: index and store the ten-digit form.

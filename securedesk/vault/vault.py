@@ -359,9 +359,7 @@ class Vault:
         """Encrypt a sensitive column value under a fresh data key wrapped by the current KEK; the AAD binds
         table, row id, column and (through the wrapping) the key version."""
         version = self._keys.current
-        return envelope.seal_field(
-            self.key_for(version), version, plaintext, table=table, row_id=row_id, column=column
-        )
+        return envelope.seal_field(self.key_for(version), version, plaintext, table=table, row_id=row_id, column=column)
 
     def decrypt_field(self, blob: bytes, *, table: str, row_id: str, column: str) -> bytes:
         """Open ``encrypt_field``'s blob; ``DecryptionFailed`` if it was altered or belongs to another cell."""

@@ -39,8 +39,9 @@ def _back(path: str) -> Response:
 # --- users -------------------------------------------------------------------------------------------------------
 
 
-async def _users_page(request: Request, session: Session, *, status_code: int = 200,
-                      error: str | None = None) -> Response:
+async def _users_page(
+    request: Request, session: Session, *, status_code: int = 200, error: str | None = None
+) -> Response:
     members = await services_of(request).identity.accounts.list()
     now = services_of(request).clock.now()
     rows = [
@@ -58,8 +59,12 @@ async def _users_page(request: Request, session: Session, *, status_code: int = 
 
 
 def _link_page(request: Request, session: Session, link: EnrolmentLink, *, created: bool) -> Response:
-    context = {"link": link.url.reveal(), "member": link.member, "expires": shown_time(link.expires_at),
-               "created": created}
+    context = {
+        "link": link.url.reveal(),
+        "member": link.member,
+        "expires": shown_time(link.expires_at),
+        "created": created,
+    }
     return render_staff(request, session, "admin/user_link.html", context)
 
 
@@ -72,8 +77,10 @@ async def user_add(request: Request, session: Session) -> Response:
     accounts = services_of(request).identity.accounts
     try:
         link = await accounts.add(
-            form_text(form, "name", limit=200), Role.parse(form_text(form, "role", limit=40)),
-            actor=actor_of(request, session), queues=form_text(form, "queues").split(","),
+            form_text(form, "name", limit=200),
+            Role.parse(form_text(form, "role", limit=40)),
+            actor=actor_of(request, session),
+            queues=form_text(form, "queues").split(","),
         )
     except InvalidInput as exc:
         return await _users_page(request, session, status_code=400, error=_say(exc))
@@ -94,8 +101,11 @@ async def user_role(request: Request, session: Session) -> Response:
     form = await read_form(request)
     accounts = services_of(request).identity.accounts
     try:
-        await accounts.set_role(form_text(form, "name", limit=200), Role.parse(form_text(form, "role", limit=40)),
-                                actor=actor_of(request, session))
+        await accounts.set_role(
+            form_text(form, "name", limit=200),
+            Role.parse(form_text(form, "role", limit=40)),
+            actor=actor_of(request, session),
+        )
     except InvalidInput as exc:
         return await _users_page(request, session, status_code=400, error=_say(exc))
     return _back("/admin/users")
@@ -105,8 +115,9 @@ async def user_queues(request: Request, session: Session) -> Response:
     form = await read_form(request)
     accounts = services_of(request).identity.accounts
     try:
-        await accounts.set_queues(form_text(form, "name", limit=200), form_text(form, "queues").split(","),
-                                  actor=actor_of(request, session))
+        await accounts.set_queues(
+            form_text(form, "name", limit=200), form_text(form, "queues").split(","), actor=actor_of(request, session)
+        )
     except InvalidInput as exc:
         return await _users_page(request, session, status_code=400, error=_say(exc))
     return _back("/admin/users")
@@ -129,8 +140,9 @@ def _say(exc: SecureDeskError) -> str:
 # --- keys --------------------------------------------------------------------------------------------------------
 
 
-async def _keys_page(request: Request, session: Session, *, status_code: int = 200,
-                     error: str | None = None) -> Response:
+async def _keys_page(
+    request: Request, session: Session, *, status_code: int = 200, error: str | None = None
+) -> Response:
     services = services_of(request)
     rotation = KeyRotation(services.vault)
     statuses = await rotation.status()
@@ -168,22 +180,32 @@ def _rotation_work(services: Services, session: Session, request: Request) -> Ca
 
     async def rotate() -> RotationResult:
         rotation = KeyRotation(
-            services.vault, batch_size=services.settings.rotation_batch_size,
-            pause_seconds=services.settings.rotation_batch_pause_seconds, progress=report,
+            services.vault,
+            batch_size=services.settings.rotation_batch_size,
+            pause_seconds=services.settings.rotation_batch_pause_seconds,
+            progress=report,
         )
         try:
             result = await rotation.rotate()
         except SecureDeskError:
             await services.audit.record(
-                actor=actor.name, role=actor.role, action="keys.rotate",
-                target=f"kek:v{services.vault.current_version}", outcome="failure", origin_ip=actor.origin_ip,
+                actor=actor.name,
+                role=actor.role,
+                action="keys.rotate",
+                target=f"kek:v{services.vault.current_version}",
+                outcome="failure",
+                origin_ip=actor.origin_ip,
                 channel=actor.channel,
             )
             raise
         await services.audit.record(
-            actor=actor.name, role=actor.role, action="keys.rotate",
-            target=f"kek:v{result.target};rewrapped={result.rewrapped}", origin_ip=actor.origin_ip,
-            channel=actor.channel, reason="completed",
+            actor=actor.name,
+            role=actor.role,
+            action="keys.rotate",
+            target=f"kek:v{result.target};rewrapped={result.rewrapped}",
+            origin_ip=actor.origin_ip,
+            channel=actor.channel,
+            reason="completed",
         )
         return result
 
@@ -197,8 +219,13 @@ async def keys_rotate(request: Request, session: Session) -> Response:
     actor = actor_of(request, session)
     # Recorded before the rotation starts: if the audit log cannot take it, nothing is rotated.
     await services.audit.record(
-        actor=actor.name, role=actor.role, action="keys.rotate", target=f"kek:v{services.vault.current_version}",
-        origin_ip=actor.origin_ip, channel=actor.channel, reason="started",
+        actor=actor.name,
+        role=actor.role,
+        action="keys.rotate",
+        target=f"kek:v{services.vault.current_version}",
+        origin_ip=actor.origin_ip,
+        channel=actor.channel,
+        reason="started",
     )
     services.key_rotation.start(_rotation_work(services, session, request), started_by=actor.name)
     return _back("/admin/keys")
@@ -218,14 +245,24 @@ async def keys_retire(request: Request, session: Session) -> Response:
         await KeyRotation(services.vault).retire(version)
     except (KeyInUse, NotFound) as exc:
         await services.audit.record(
-            actor=actor.name, role=actor.role, action="keys.retire", target=f"kek:v{version}", outcome="denied",
-            origin_ip=actor.origin_ip, channel=actor.channel, reason=exc.message,
+            actor=actor.name,
+            role=actor.role,
+            action="keys.retire",
+            target=f"kek:v{version}",
+            outcome="denied",
+            origin_ip=actor.origin_ip,
+            channel=actor.channel,
+            reason=exc.message,
         )
         status = 404 if isinstance(exc, NotFound) else 409
         return await _keys_page(request, session, status_code=status, error=_say(exc))
     await services.audit.record(
-        actor=actor.name, role=actor.role, action="keys.retire", target=f"kek:v{version}",
-        origin_ip=actor.origin_ip, channel=actor.channel,
+        actor=actor.name,
+        role=actor.role,
+        action="keys.retire",
+        target=f"kek:v{version}",
+        origin_ip=actor.origin_ip,
+        channel=actor.channel,
     )
     return _back("/admin/keys")
 
@@ -233,13 +270,24 @@ async def keys_retire(request: Request, session: Session) -> Response:
 # --- policy ------------------------------------------------------------------------------------------------------
 
 
-def _policy_page(request: Request, session: Session, *, status_code: int = 200, error: str | None = None,
-                 problems: list[str] | None = None, notice: str | None = None) -> Response:
+def _policy_page(
+    request: Request,
+    session: Session,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    problems: list[str] | None = None,
+    notice: str | None = None,
+) -> Response:
     loader = services_of(request).policy_loader
     policy = loader.current
     context = {
-        "policy": policy, "loaded_at": shown_time(loader.loaded_at), "loaded_by": loader.loaded_by,
-        "error": error, "problems": problems or [], "notice": notice,
+        "policy": policy,
+        "loaded_at": shown_time(loader.loaded_at),
+        "loaded_by": loader.loaded_by,
+        "error": error,
+        "problems": problems or [],
+        "notice": notice,
     }
     return render_staff(request, session, "admin/policy.html", context, status_code=status_code)
 
@@ -253,8 +301,13 @@ async def policy_reload(request: Request, session: Session) -> Response:
     try:
         loaded = await loader.reload(actor_of(request, session))
     except PolicyError as exc:
-        return _policy_page(request, session, status_code=422, error="The policy file is invalid; the policy in "
-                            "force is unchanged.", problems=exc.problems or [exc.message])
+        return _policy_page(
+            request,
+            session,
+            status_code=422,
+            error="The policy file is invalid; the policy in force is unchanged.",
+            problems=exc.problems or [exc.message],
+        )
     return _policy_page(request, session, notice=f"Policy {loaded.name!r} is in force.")
 
 
@@ -275,21 +328,29 @@ async def outbox(request: Request, session: Session) -> Response:
         }
         for entry in problems
     ]
-    context = {"counts": [(state, counts.get(state, 0)) for state in OUTBOX_STATES], "rows": rows,
-               "shown": OUTBOX_PROBLEMS_SHOWN}
+    context = {
+        "counts": [(state, counts.get(state, 0)) for state in OUTBOX_STATES],
+        "rows": rows,
+        "shown": OUTBOX_PROBLEMS_SHOWN,
+    }
     return render_staff(request, session, "admin/outbox.html", context)
 
 
 # --- API keys ----------------------------------------------------------------------------------------------------
 
 
-async def _api_keys_page(request: Request, session: Session, *, status_code: int = 200,
-                         error: str | None = None) -> Response:
+async def _api_keys_page(
+    request: Request, session: Session, *, status_code: int = 200, error: str | None = None
+) -> Response:
     records = await services_of(request).api.keys.list(include_revoked=True)
     rows = [
-        {"record": r, "scopes": ",".join(sorted(r.scopes)), "created": shown_time(r.created_at),
-         "used": shown_time(r.last_used_at) if r.last_used_at is not None else "never",
-         "revoked": shown_time(r.revoked_at) if r.revoked_at is not None else None}
+        {
+            "record": r,
+            "scopes": ",".join(sorted(r.scopes)),
+            "created": shown_time(r.created_at),
+            "used": shown_time(r.last_used_at) if r.last_used_at is not None else "never",
+            "revoked": shown_time(r.revoked_at) if r.revoked_at is not None else None,
+        }
         for r in records
     ]
     context = {"rows": rows, "scopes": list(API_SCOPES), "default_rate": DEFAULT_RATE_PER_MINUTE, "error": error}
@@ -297,8 +358,12 @@ async def _api_keys_page(request: Request, session: Session, *, status_code: int
 
 
 def _api_key_shown(request: Request, session: Session, issued: IssuedKey, *, created: bool) -> Response:
-    context = {"key": issued.key.reveal(), "record": issued.record, "scopes": ",".join(sorted(issued.record.scopes)),
-               "created": created}
+    context = {
+        "key": issued.key.reveal(),
+        "record": issued.record,
+        "scopes": ",".join(sorted(issued.record.scopes)),
+        "created": created,
+    }
     response = render_staff(request, session, "admin/api_key_shown.html", context)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -317,8 +382,10 @@ async def api_key_add(request: Request, session: Session) -> Response:
         if not rate_text.isdigit():
             raise InvalidInput("The rate limit is a whole number of requests per minute.")
         issued = await keys.add(
-            name, scopes=[scope for scope in API_SCOPES if form.get(f"scope_{scope}")],
-            channel=form_text(form, "channel", limit=200) or name, rate_per_minute=int(rate_text),
+            name,
+            scopes=[scope for scope in API_SCOPES if form.get(f"scope_{scope}")],
+            channel=form_text(form, "channel", limit=200) or name,
+            rate_per_minute=int(rate_text),
             actor=actor_of(request, session),
         )
     except (InvalidInput, Conflict) as exc:
@@ -329,8 +396,9 @@ async def api_key_add(request: Request, session: Session) -> Response:
 async def api_key_rotate(request: Request, session: Session) -> Response:
     form = await read_form(request)
     try:
-        issued = await services_of(request).api.keys.rotate(form_text(form, "name", limit=200),
-                                                            actor=actor_of(request, session))
+        issued = await services_of(request).api.keys.rotate(
+            form_text(form, "name", limit=200), actor=actor_of(request, session)
+        )
     except NotFound as exc:
         return await _api_keys_page(request, session, status_code=404, error=_say(exc))
     return _api_key_shown(request, session, issued, created=False)
@@ -347,30 +415,52 @@ async def api_key_revoke(request: Request, session: Session) -> Response:
 
 ADMIN_ROUTES: Final = (
     StaffRoute("/admin/users", users, ("GET",), Permission.USERS_MANAGE),
-    StaffRoute("/admin/users/add", user_add, ("POST",), Permission.USERS_MANAGE, step_up=True,
-               return_to="/admin/users"),
-    StaffRoute("/admin/users/role", user_role, ("POST",), Permission.USERS_MANAGE, step_up=True,
-               return_to="/admin/users"),
+    StaffRoute(
+        "/admin/users/add", user_add, ("POST",), Permission.USERS_MANAGE, step_up=True, return_to="/admin/users"
+    ),
+    StaffRoute(
+        "/admin/users/role", user_role, ("POST",), Permission.USERS_MANAGE, step_up=True, return_to="/admin/users"
+    ),
     StaffRoute("/admin/users/queues", user_queues, ("POST",), Permission.USERS_MANAGE, return_to="/admin/users"),
     StaffRoute("/admin/users/disable", user_disable, ("POST",), Permission.USERS_MANAGE, return_to="/admin/users"),
-    StaffRoute("/admin/users/enrol-link", user_enrol_link, ("POST",), Permission.USERS_MANAGE, step_up=True,
-               return_to="/admin/users"),
+    StaffRoute(
+        "/admin/users/enrol-link",
+        user_enrol_link,
+        ("POST",),
+        Permission.USERS_MANAGE,
+        step_up=True,
+        return_to="/admin/users",
+    ),
     StaffRoute("/admin/keys", keys, ("GET",), Permission.KEYS_MANAGE),
-    StaffRoute("/admin/keys/rotate", keys_rotate, ("POST",), Permission.KEYS_MANAGE, step_up=True,
-               return_to="/admin/keys"),
-    StaffRoute("/admin/keys/retire", keys_retire, ("POST",), Permission.KEYS_MANAGE, step_up=True,
-               return_to="/admin/keys"),
+    StaffRoute(
+        "/admin/keys/rotate", keys_rotate, ("POST",), Permission.KEYS_MANAGE, step_up=True, return_to="/admin/keys"
+    ),
+    StaffRoute(
+        "/admin/keys/retire", keys_retire, ("POST",), Permission.KEYS_MANAGE, step_up=True, return_to="/admin/keys"
+    ),
     StaffRoute("/admin/policy", policy, ("GET",), Permission.POLICY_MANAGE),
-    StaffRoute("/admin/policy/reload", policy_reload, ("POST",), Permission.POLICY_MANAGE,
-               return_to="/admin/policy"),
+    StaffRoute("/admin/policy/reload", policy_reload, ("POST",), Permission.POLICY_MANAGE, return_to="/admin/policy"),
     StaffRoute("/admin/outbox", outbox, ("GET",), Permission.METRICS_READ),
     StaffRoute("/admin/api-keys", api_keys, ("GET",), Permission.USERS_MANAGE),
-    StaffRoute("/admin/api-keys/add", api_key_add, ("POST",), Permission.USERS_MANAGE, step_up=True,
-               return_to="/admin/api-keys"),
-    StaffRoute("/admin/api-keys/rotate", api_key_rotate, ("POST",), Permission.USERS_MANAGE, step_up=True,
-               return_to="/admin/api-keys"),
-    StaffRoute("/admin/api-keys/revoke", api_key_revoke, ("POST",), Permission.USERS_MANAGE,
-               return_to="/admin/api-keys"),
+    StaffRoute(
+        "/admin/api-keys/add",
+        api_key_add,
+        ("POST",),
+        Permission.USERS_MANAGE,
+        step_up=True,
+        return_to="/admin/api-keys",
+    ),
+    StaffRoute(
+        "/admin/api-keys/rotate",
+        api_key_rotate,
+        ("POST",),
+        Permission.USERS_MANAGE,
+        step_up=True,
+        return_to="/admin/api-keys",
+    ),
+    StaffRoute(
+        "/admin/api-keys/revoke", api_key_revoke, ("POST",), Permission.USERS_MANAGE, return_to="/admin/api-keys"
+    ),
 )
 
 

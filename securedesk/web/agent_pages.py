@@ -71,8 +71,12 @@ WS_PATH: Final = "/agent/ws"
 _MAX_REASON_FIELD: Final = 1_000
 _MAX_CLIENT_ID: Final = 64
 _NO_STORE: Final = {"Cache-Control": "no-store"}  # the default too; said again where a record is shown
-_SOURCE_NOTES: Final = {"form": "submitted via form", "chat": "from chat", "email": "from email",
-                        "webhook": "from the help desk"}
+_SOURCE_NOTES: Final = {
+    "form": "submitted via form",
+    "chat": "from chat",
+    "email": "from email",
+    "webhook": "from the help desk",
+}
 _STATE_NOTES: Final = {
     "held": "Held: this message could not be screened and was not delivered.",
     "blocked": "Refused by policy: this message was not delivered.",
@@ -112,15 +116,17 @@ def _transcript(messages: tuple[MessageRecord, ...]) -> list[dict[str, Any]]:
     for message in messages:
         sender = message.sender_kind
         name = message.meta.get("sender_name") if sender == "agent" else None
-        rows.append({
-            "id": message.id,
-            "sender": sender,
-            "label": {"customer": "Customer", "agent": f"Agent {name}" if name else "Agent"}.get(sender, "System"),
-            "when": _when(message.created_at),
-            "text": message.body,
-            "note": _STATE_NOTES.get(message.state),
-            "retracted": bool(message.meta.get("retracted")),
-        })
+        rows.append(
+            {
+                "id": message.id,
+                "sender": sender,
+                "label": {"customer": "Customer", "agent": f"Agent {name}" if name else "Agent"}.get(sender, "System"),
+                "when": _when(message.created_at),
+                "text": message.body,
+                "note": _STATE_NOTES.get(message.state),
+                "retracted": bool(message.meta.get("retracted")),
+            }
+        )
     return rows
 
 
@@ -133,8 +139,15 @@ def _vaulted_row(item: VaultedItem, may_reveal: bool) -> dict[str, Any]:
     }
 
 
-async def _render_case(request: Request, session: Session, *, status_code: int = 200, notice: str | None = None,
-                       error: str | None = None, reply_text: str = "") -> Response:
+async def _render_case(
+    request: Request,
+    session: Session,
+    *,
+    status_code: int = 200,
+    notice: str | None = None,
+    error: str | None = None,
+    reply_text: str = "",
+) -> Response:
     runtime = chat_runtime(request)
     principal = session.principal
     view = await runtime.console.open_case(principal, _case_id(request), origin_ip=client_ip(request))
@@ -180,8 +193,9 @@ async def reveal_submit(request: Request, session: Session) -> Response:
     reason = form_text(form, "reason", limit=_MAX_REASON_FIELD)
     console = chat_runtime(request).console
     try:
-        item, value = await console.reveal(session.principal, _case_id(request), token, reason,
-                                           origin_ip=client_ip(request))
+        item, value = await console.reveal(
+            session.principal, _case_id(request), token, reason, origin_ip=client_ip(request)
+        )
     except (InvalidInput, RateLimited) as exc:
         status = 429 if isinstance(exc, RateLimited) else 422
         return await _render_case(request, session, status_code=status, error=exc.message)
@@ -194,7 +208,7 @@ async def reveal_submit(request: Request, session: Session) -> Response:
 def _grouped(value: Sensitive) -> str:
     """Digits in groups of four, easier to read out to a customer; other values as they are."""
     raw = value.reveal()
-    return " ".join(raw[i:i + 4] for i in range(0, len(raw), 4)) if raw.isdigit() else raw
+    return " ".join(raw[i : i + 4] for i in range(0, len(raw), 4)) if raw.isdigit() else raw
 
 
 # --- the agent WebSocket -------------------------------------------------------------------------------------
@@ -272,7 +286,9 @@ def _parse_reply(text: str) -> tuple[str, str, str | None]:
     except ValueError:
         raise InvalidInput("A console frame must be JSON.") from None
     if (
-        not isinstance(frame, dict) or frame.get("type") != "reply" or not isinstance(frame.get("case_id"), str)
+        not isinstance(frame, dict)
+        or frame.get("type") != "reply"
+        or not isinstance(frame.get("case_id"), str)
         or not isinstance(frame.get("text"), str)
     ):
         raise InvalidInput('A console frame is {"type": "reply", "case_id": "…", "text": "…"}.')
@@ -294,8 +310,13 @@ async def _reply(
         return {**result, "status": "denied", "notice": exc.message}
     except InvalidInput as exc:
         return {**result, "status": "invalid", "notice": exc.message}
-    return {**result, "status": outcome.status, "message_id": outcome.message_id, "text": outcome.text,
-            "notice": outcome.notice}
+    return {
+        **result,
+        "status": outcome.status,
+        "message_id": outcome.message_id,
+        "text": outcome.text,
+        "notice": outcome.notice,
+    }
 
 
 #: The console's pages and actions (see the module docstring).

@@ -44,8 +44,9 @@ CSRF_FIELD: Final = "csrf_token"
 #: The hidden field a form carries so that a step-up (or an error) can bring the user back to its page.
 RETURN_FIELD: Final = "return_to"
 #: Where each role lands after logging in (the agent console replaces the staff start page for agents).
-ROLE_HOMES: Final = MappingProxyType({Role.ADMIN: "/admin/users", Role.COMPLIANCE: "/compliance/audit",
-                                      Role.AGENT: "/agent"})
+ROLE_HOMES: Final = MappingProxyType(
+    {Role.ADMIN: "/admin/users", Role.COMPLIANCE: "/compliance/audit", Role.AGENT: "/agent"}
+)
 _SESSION_STATE: Final = "staff_session"
 _MAX_FORM_FIELDS: Final = 40
 _STATE_CHANGING: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -104,7 +105,11 @@ def remember_session(conn: HTTPConnection, session: Session) -> None:
 def set_session_cookie(response: Response, token: Sensitive) -> None:
     policy = SESSION_COOKIE
     response.set_cookie(
-        policy.name, token.reveal(), path=policy.path, secure=policy.secure, httponly=policy.httponly,
+        policy.name,
+        token.reveal(),
+        path=policy.path,
+        secure=policy.secure,
+        httponly=policy.httponly,
         samesite="strict",
     )
 
@@ -191,8 +196,9 @@ def require_step_up(request: Request) -> Session:
     return session
 
 
-def step_up_page(request: Request, session: Session, *, return_to: object, status_code: int = 403,
-                 error: str | None = None) -> Response:
+def step_up_page(
+    request: Request, session: Session, *, return_to: object, status_code: int = 403, error: str | None = None
+) -> Response:
     """The step-up form; after a good code the user goes back to ``return_to`` (a same-site path)."""
     context = {"return_to": safe_return(return_to, session), "error": error}
     return render_staff(request, session, "staff/step_up.html", context, status_code=status_code, localized=True)

@@ -32,14 +32,19 @@ async def _service(request: Request) -> CallbackService:
     return (await customer_desk(request)).callbacks
 
 
-async def _queue_page(request: Request, session: Session, *, status_code: int = 200, error: str | None = None,
-                      notice: str | None = None) -> Response:
+async def _queue_page(
+    request: Request, session: Session, *, status_code: int = 200, error: str | None = None, notice: str | None = None
+) -> Response:
     service = await _service(request)
     show_done = request.query_params.get("done") == "1"
     items = await service.queue(session.principal, include_done=show_done)
     context = {
-        "items": items, "error": error, "notice": notice, "show_done": show_done,
-        "default_reason": DEFAULT_REVEAL_REASON, "claimable": ("requested", "no_answer", "rescheduled"),
+        "items": items,
+        "error": error,
+        "notice": notice,
+        "show_done": show_done,
+        "default_reason": DEFAULT_REVEAL_REASON,
+        "claimable": ("requested", "no_answer", "rescheduled"),
     }
     return render_staff(request, session, "agent/callbacks.html", context, status_code=status_code)
 
@@ -67,8 +72,9 @@ async def reveal(request: Request, session: Session) -> Response:
     except RateLimited as exc:
         return await _queue_page(request, session, status_code=429, error=exc.message)
     except (PermissionDenied, InvalidInput) as exc:
-        return await _queue_page(request, session, status_code=403 if isinstance(exc, PermissionDenied) else 400,
-                                 error=exc.message)
+        return await _queue_page(
+            request, session, status_code=403 if isinstance(exc, PermissionDenied) else 400, error=exc.message
+        )
     item = await service.get(callback_id, session.principal)
     context = {"item": item, "number": service.display(number), "reason": reason}
     return render_staff(request, session, "agent/callback_reveal.html", context)
@@ -81,11 +87,14 @@ async def outcome(request: Request, session: Session) -> Response:
     window = None
     if result == "rescheduled":
         window = (
-            form_text(form, "date", limit=20), form_text(form, "start", limit=10), form_text(form, "end", limit=10)
+            form_text(form, "date", limit=20),
+            form_text(form, "start", limit=10),
+            form_text(form, "end", limit=10),
         )
     try:
-        await service.finish(_callback_id(request), session.principal, outcome=result, origin_ip=client_ip(request),
-                             new_window=window)
+        await service.finish(
+            _callback_id(request), session.principal, outcome=result, origin_ip=client_ip(request), new_window=window
+        )
     except ValidationFailed as exc:
         problems = "; ".join(field_error_text(code, "en") for _field, code in exc.errors)
         return await _queue_page(request, session, status_code=422, error=f"The new window is not valid: {problems}")
@@ -99,10 +108,15 @@ CALLBACK_ROUTES: Final = (
     StaffRoute(QUEUE_PATH + "/{callback_id}/claim", claim, ("POST",), Permission.CASE_REPLY, return_to=QUEUE_PATH),
     # The role's secret.reveal permission is checked by CallbackService.reveal (``require`` with SECRET_REVEAL
     # needs a policy entity type, and a phone number is none).
-    StaffRoute(QUEUE_PATH + "/{callback_id}/reveal", reveal, ("POST",), Permission.CASE_REPLY, step_up=True,
-               return_to=QUEUE_PATH),
-    StaffRoute(QUEUE_PATH + "/{callback_id}/outcome", outcome, ("POST",), Permission.CASE_REPLY,
-               return_to=QUEUE_PATH),
+    StaffRoute(
+        QUEUE_PATH + "/{callback_id}/reveal",
+        reveal,
+        ("POST",),
+        Permission.CASE_REPLY,
+        step_up=True,
+        return_to=QUEUE_PATH,
+    ),
+    StaffRoute(QUEUE_PATH + "/{callback_id}/outcome", outcome, ("POST",), Permission.CASE_REPLY, return_to=QUEUE_PATH),
 )
 
 

@@ -76,7 +76,9 @@ async def chat_page(request: Request) -> Response:
     conversation = runtime.tokens.read(request.cookies.get(CHAT_COOKIE))
     context: dict[str, Any] = {"ws_path": WS_PATH, "languages": LANGUAGE_NAMES}
     response = render_page(
-        request, "chat/widget.html", context,
+        request,
+        "chat/widget.html",
+        context,
         headers={
             "Content-Security-Policy": widget_security_policy(services),
             "X-Frame-Options": "SAMEORIGIN",  # older browsers: CSP frame-ancestors above is what modern ones obey
@@ -140,23 +142,34 @@ async def customer_websocket(websocket: WebSocket) -> None:
         raise PermissionDenied("Open the chat page first: it starts the conversation.")
     services = services_of(websocket)
     settings = services.settings
-    lang = choose_language(query=websocket.query_params.get("lang"), cookie=websocket.cookies.get(LANGUAGE_COOKIE),
-                           accept_language=websocket.headers.get("accept-language"))
+    lang = choose_language(
+        query=websocket.query_params.get("lang"),
+        cookie=websocket.cookies.get(LANGUAGE_COOKIE),
+        accept_language=websocket.headers.get("accept-language"),
+    )
     await websocket.accept()
     try:
-        customer = await runtime.service.join_customer(websocket, conversation, lang=lang,
-                                                       links=_nudge_links(websocket))
+        customer = await runtime.service.join_customer(
+            websocket, conversation, lang=lang, links=_nudge_links(websocket)
+        )
     except NotFound:
         await websocket.close(CLOSE_POLICY, "no such conversation")
         return
     rate = MessageRate(services.clock, per_minute=settings.chat_messages_per_minute)
-    code = await _serve_customer(websocket, runtime.service, customer, rate, settings.chat_max_frame_bytes,
-                                 settings.chat_idle_seconds)
+    code = await _serve_customer(
+        websocket, runtime.service, customer, rate, settings.chat_max_frame_bytes, settings.chat_idle_seconds
+    )
     await runtime.service.leave_customer(customer, code=code)
 
 
-async def _serve_customer(websocket: WebSocket, service: ChatService, customer: CustomerPeer, rate: MessageRate,
-                          max_bytes: int, idle_seconds: float) -> int | None:
+async def _serve_customer(
+    websocket: WebSocket,
+    service: ChatService,
+    customer: CustomerPeer,
+    rate: MessageRate,
+    max_bytes: int,
+    idle_seconds: float,
+) -> int | None:
     """Read frames until the customer leaves or we close; the close code the other side sent, if it did."""
     peer = customer.peer
     while peer.open:

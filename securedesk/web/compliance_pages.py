@@ -52,8 +52,12 @@ def parse_filters(form: FormData, screen: Callable[[str], str]) -> tuple[AuditFi
     if raw["outcome"] and raw["outcome"] not in OUTCOMES:
         raise InvalidInput(f"The outcome must be one of {', '.join(OUTCOMES)}.")
     filters = AuditFilters(
-        actor=raw["actor"] or None, action=raw["action"] or None, target=raw["target"] or None,
-        outcome=raw["outcome"] or None, since=_moment(raw["since"], "from"), until=_moment(raw["until"], "until"),
+        actor=raw["actor"] or None,
+        action=raw["action"] or None,
+        target=raw["target"] or None,
+        outcome=raw["outcome"] or None,
+        since=_moment(raw["since"], "from"),
+        until=_moment(raw["until"], "until"),
     )
     return filters, raw
 
@@ -119,8 +123,12 @@ async def audit_search(request: Request, session: Session) -> Response:
         return _page(request, session, {"error": exc.message}, status_code=400)
     principal = session.principal
     result = await services_of(request).audit.search(
-        filters, Page(number, PAGE_SIZE, as_of), actor=principal.name, role=principal.role.value,
-        origin_ip=client_ip(request), channel="web",
+        filters,
+        Page(number, PAGE_SIZE, as_of),
+        actor=principal.name,
+        role=principal.role.value,
+        origin_ip=client_ip(request),
+        channel="web",
     )
     events = [{"event": event, "time": event.time[:19].replace("T", " ")} for event in result.events]
     return _page(request, session, {"values": raw, "result": result, "events": events})
@@ -137,7 +145,12 @@ async def audit_export(request: Request, session: Session) -> Response:
         return _page(request, session, {"error": exc.message}, status_code=400)
     principal = session.principal
     export = await services_of(request).audit.export(
-        filters, fmt, actor=principal.name, role=principal.role.value, origin_ip=client_ip(request), channel="web",
+        filters,
+        fmt,
+        actor=principal.name,
+        role=principal.role.value,
+        origin_ip=client_ip(request),
+        channel="web",
     )
     headers = {
         "Content-Disposition": f'attachment; filename="{export.filename}"',
@@ -152,7 +165,11 @@ async def audit_verify(request: Request, session: Session) -> Response:
     services = services_of(request)
     actor = actor_of(request, session)
     await services.audit.record(
-        actor=actor.name, role=actor.role, action="audit.verify", target="chain", origin_ip=actor.origin_ip,
+        actor=actor.name,
+        role=actor.role,
+        action="audit.verify",
+        target="chain",
+        origin_ip=actor.origin_ip,
         channel=actor.channel,
     )
     await services.verify_chain(started_by=actor.name)
@@ -162,10 +179,17 @@ async def audit_verify(request: Request, session: Session) -> Response:
 COMPLIANCE_ROUTES: Final = (
     StaffRoute("/compliance/audit", audit_page, ("GET",), Permission.AUDIT_READ),
     StaffRoute("/compliance/audit", audit_search, ("POST",), Permission.AUDIT_READ),
-    StaffRoute("/compliance/audit/export", audit_export, ("POST",), Permission.AUDIT_EXPORT, step_up=True,
-               return_to="/compliance/audit"),
-    StaffRoute("/compliance/audit/verify", audit_verify, ("POST",), Permission.AUDIT_VERIFY,
-               return_to="/compliance/audit"),
+    StaffRoute(
+        "/compliance/audit/export",
+        audit_export,
+        ("POST",),
+        Permission.AUDIT_EXPORT,
+        step_up=True,
+        return_to="/compliance/audit",
+    ),
+    StaffRoute(
+        "/compliance/audit/verify", audit_verify, ("POST",), Permission.AUDIT_VERIFY, return_to="/compliance/audit"
+    ),
 )
 
 

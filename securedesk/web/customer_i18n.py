@@ -31,8 +31,7 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
         ),
         "customer.not_echoed": _t(
             "For your safety, what you typed is never shown again: please enter it once more.",
-            f"Pour votre sécurité, ce que vous avez saisi n'est jamais réaffiché{_NBSP}: merci de le saisir "
-            "à nouveau.",
+            f"Pour votre sécurité, ce que vous avez saisi n'est jamais réaffiché{_NBSP}: merci de le saisir à nouveau.",
             "För din säkerhet visas det du skrev aldrig igen: ange det en gång till.",
         ),
         "customer.other_paths": _t("Other ways to reach us", "Autres moyens de nous joindre", "Andra sätt att nå oss"),
@@ -51,8 +50,9 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "personlig länk till ett skyddat formulär. Öppna länken du fick: den fungerar en gång och slutar gälla "
             "efter 24 timmar.",
         ),
-        "form.title.card": _t("Update your payment card", "Mettre à jour votre carte bancaire",
-                              "Uppdatera ditt betalkort"),
+        "form.title.card": _t(
+            "Update your payment card", "Mettre à jour votre carte bancaire", "Uppdatera ditt betalkort"
+        ),
         "form.title.national_id": _t("Confirm your identity", "Confirmer votre identité", "Bekräfta din identitet"),
         "form.title.iban": _t("Your bank details", "Vos coordonnées bancaires", "Dina bankuppgifter"),
         "form.intro": _t(
@@ -90,15 +90,18 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
         "form.id_type": _t("Type of number", "Type de numéro", "Typ av nummer"),
         "form.id_type.choose": _t("Choose…", "Choisissez…", "Välj …"),
         "form.id_type.us_ssn": _t(
-            "US Social Security number (SSN)", "Numéro de sécurité sociale américain (SSN)",
+            "US Social Security number (SSN)",
+            "Numéro de sécurité sociale américain (SSN)",
             "Amerikanskt socialförsäkringsnummer (SSN)",
         ),
         "form.id_type.fr_nir": _t(
-            "French social security number (NIR)", "Numéro de sécurité sociale (NIR)",
+            "French social security number (NIR)",
+            "Numéro de sécurité sociale (NIR)",
             "Franskt socialförsäkringsnummer (NIR)",
         ),
         "form.id_type.se_personnummer": _t(
-            "Swedish personal identity number (personnummer)", "Numéro d'identité suédois (personnummer)",
+            "Swedish personal identity number (personnummer)",
+            "Numéro d'identité suédois (personnummer)",
             "Personnummer",
         ),
         "form.national_id": _t("Number", "Numéro", "Nummer"),
@@ -156,8 +159,11 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "Ange e-postadressen du skrev till oss från, eller ditt ärendenummer (SD-…). Om vi hittar den skickar vi "
             "en sexsiffrig kod till den adressen.",
         ),
-        "lookup.identifier": _t("Email address or case reference", "Adresse e-mail ou référence du dossier",
-                                "E-postadress eller ärendenummer"),
+        "lookup.identifier": _t(
+            "Email address or case reference",
+            "Adresse e-mail ou référence du dossier",
+            "E-postadress eller ärendenummer",
+        ),
         "lookup.submit": _t("Send me a code", "M'envoyer un code", "Skicka en kod"),
         "lookup.verify.title": _t("Enter your code", "Saisissez votre code", "Ange din kod"),
         "lookup.verify.intro": _t(
@@ -202,20 +208,21 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
         # --- the verified customer's session ---
         "session.title": _t("Your cases", "Vos dossiers", "Dina ärenden"),
         "session.intro": _t(
-            "You are verified until {time} (UTC). For your safety, numbers on file show only their last four "
-            "digits.",
+            "You are verified until {time} (UTC). For your safety, numbers on file show only their last four digits.",
             "Votre identité est vérifiée jusqu'à {time} (UTC). Pour votre sécurité, les numéros enregistrés "
             "n'affichent que leurs quatre derniers chiffres.",
-            "Du är verifierad till {time} (UTC). För din säkerhet visas bara de fyra sista siffrorna i sparade "
-            "nummer.",
+            "Du är verifierad till {time} (UTC). För din säkerhet visas bara de fyra sista siffrorna i sparade nummer.",
         ),
         "session.expired": _t(
             "Your session has ended. Verify again to continue.",
             "Votre session a pris fin. Vérifiez à nouveau votre identité pour continuer.",
             "Din session har avslutats. Verifiera dig igen för att fortsätta.",
         ),
-        "session.none": _t("We found no cases for you.", "Nous n'avons trouvé aucun dossier à votre nom.",
-                           "Vi hittade inga ärenden för dig."),
+        "session.none": _t(
+            "We found no cases for you.",
+            "Nous n'avons trouvé aucun dossier à votre nom.",
+            "Vi hittade inga ärenden för dig.",
+        ),
         "session.case": _t("Case {reference}", "Dossier {reference}", "Ärende {reference}"),
         "session.status": _t("Status", "Statut", "Status"),
         "session.updated": _t("Last update", "Dernière mise à jour", "Senast uppdaterat"),
@@ -232,15 +239,15 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "Skriv inte kort- eller identitetsnummer här: vi skulle ta bort dem.",
         ),
         "session.send": _t("Send", "Envoyer", "Skicka"),
-        "session.request_callback": _t("Ask us to call you back", "Demander à être rappelé",
-                                       "Be oss ringa upp dig"),
+        "session.request_callback": _t("Ask us to call you back", "Demander à être rappelé", "Be oss ringa upp dig"),
         "session.end": _t("End session", "Terminer la session", "Avsluta sessionen"),
         "status.open": _t("Open", "Ouvert", "Öppet"),
         "status.pending": _t("Waiting for your reply", "En attente de votre réponse", "Väntar på ditt svar"),
         "status.closed": _t("Closed", "Clos", "Avslutat"),
         "cbstatus.requested": _t("Requested", "Demandé", "Begärd"),
-        "cbstatus.claimed": _t("An agent is about to call you", "Un conseiller va vous appeler",
-                               "En handläggare ringer dig snart"),
+        "cbstatus.claimed": _t(
+            "An agent is about to call you", "Un conseiller va vous appeler", "En handläggare ringer dig snart"
+        ),
         "cbstatus.done": _t("Done", "Effectué", "Genomförd"),
         "cbstatus.no_answer": _t(
             "We could not reach you; we will try again",
@@ -249,7 +256,8 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
         ),
         "cbstatus.rescheduled": _t("Moved to a new time", "Reporté à un autre moment", "Flyttad till en ny tid"),
         "notice.message_sent": _t(
-            "Your message was added to your case.", "Votre message a été ajouté à votre dossier.",
+            "Your message was added to your case.",
+            "Votre message a été ajouté à votre dossier.",
             "Ditt meddelande har lagts till i ditt ärende.",
         ),
         "notice.message_masked": _t(
@@ -258,19 +266,20 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "För din säkerhet har vi tagit bort ett nummer från ditt meddelande.",
         ),
         "notice.callback_requested": _t(
-            "Your call-back request was received.", "Votre demande de rappel a bien été reçue.",
+            "Your call-back request was received.",
+            "Votre demande de rappel a bien été reçue.",
             "Vi har tagit emot din begäran om återuppringning.",
         ),
         # --- call-backs ---
         "callback.title": _t("Ask us to call you back", "Demander à être rappelé", "Be oss ringa upp dig"),
         "callback.intro": _t(
             "Leave your phone number and a time that suits you, and one of our agents will call you.",
-            f"Indiquez votre numéro de téléphone et un moment qui vous convient{_NBSP}: un conseiller vous "
-            "rappellera.",
+            f"Indiquez votre numéro de téléphone et un moment qui vous convient{_NBSP}: un conseiller vous rappellera.",
             "Lämna ditt telefonnummer och en tid som passar dig, så ringer en handläggare upp dig.",
         ),
-        "callback.for_case": _t("About case {reference}.", "Concernant le dossier {reference}.",
-                                "Gäller ärende {reference}."),
+        "callback.for_case": _t(
+            "About case {reference}.", "Concernant le dossier {reference}.", "Gäller ärende {reference}."
+        ),
         "callback.case": _t("Case", "Dossier", "Ärende"),
         "callback.no_case": _t("Not about a particular case", "Sans dossier particulier", "Inget särskilt ärende"),
         "callback.phone": _t("Phone number", "Numéro de téléphone", "Telefonnummer"),
@@ -308,7 +317,8 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
         "error.required": _t("Please fill in this field.", "Merci de remplir ce champ.", "Fyll i det här fältet."),
         "error.too_long": _t("This is too long.", "C'est trop long.", "Det är för långt."),
         "error.card.format": _t(
-            "A card number has 12 to 19 digits.", "Un numéro de carte comporte de 12 à 19 chiffres.",
+            "A card number has 12 to 19 digits.",
+            "Un numéro de carte comporte de 12 à 19 chiffres.",
             "Ett kortnummer har 12 till 19 siffror.",
         ),
         "error.card.checksum": _t(
@@ -317,18 +327,21 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "Kortnumret är inte giltigt: kontrollera siffrorna.",
         ),
         "error.card.brand": _t(
-            "We do not recognize this type of card.", "Nous ne reconnaissons pas ce type de carte.",
+            "We do not recognize this type of card.",
+            "Nous ne reconnaissons pas ce type de carte.",
             "Vi känner inte igen den här korttypen.",
         ),
-        "error.id_type.required": _t("Choose the type of number.", "Choisissez le type de numéro.",
-                                     "Välj typ av nummer."),
+        "error.id_type.required": _t(
+            "Choose the type of number.", "Choisissez le type de numéro.", "Välj typ av nummer."
+        ),
         "error.ssn.format": _t(
             "A Social Security number has 9 digits (AAA-GG-SSSS).",
             "Un numéro SSN comporte 9 chiffres (AAA-GG-SSSS).",
             "Ett SSN har 9 siffror (AAA-GG-SSSS).",
         ),
         "error.ssn.invalid": _t(
-            "This is not a valid Social Security number.", "Ce numéro SSN n'est pas valide.",
+            "This is not a valid Social Security number.",
+            "Ce numéro SSN n'est pas valide.",
             "Det här är inte ett giltigt SSN.",
         ),
         "error.nir.format": _t(
@@ -347,7 +360,8 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "Ange personnumret som ÅÅMMDD-NNNN eller ÅÅÅÅMMDD-NNNN.",
         ),
         "error.pnr.date": _t(
-            "The date of birth in this number does not exist.", "La date de naissance de ce numéro n'existe pas.",
+            "The date of birth in this number does not exist.",
+            "La date de naissance de ce numéro n'existe pas.",
             "Födelsedatumet i numret finns inte.",
         ),
         "error.pnr.checksum": _t(
@@ -361,7 +375,8 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "Ett IBAN börjar med en landskod och två siffror.",
         ),
         "error.iban.country": _t(
-            "We do not know IBANs from this country.", "Nous ne connaissons pas d'IBAN pour ce pays.",
+            "We do not know IBANs from this country.",
+            "Nous ne connaissons pas d'IBAN pour ce pays.",
             "Vi känner inte till IBAN från det här landet.",
         ),
         "error.iban.length": _t(
@@ -370,7 +385,8 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "IBAN-numret har fel längd för sitt land.",
         ),
         "error.iban.checksum": _t(
-            "This IBAN is not valid: please check it.", f"Cet IBAN n'est pas valide{_NBSP}: merci de le vérifier.",
+            "This IBAN is not valid: please check it.",
+            f"Cet IBAN n'est pas valide{_NBSP}: merci de le vérifier.",
             "IBAN-numret är inte giltigt: kontrollera det.",
         ),
         "error.identifier.required": _t(
@@ -383,8 +399,9 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "Saisissez une adresse e-mail ou une référence de dossier, par exemple SD-BCD234.",
             "Ange en e-postadress eller ett ärendenummer, till exempel SD-BCD234.",
         ),
-        "error.message.required": _t("Write your message first.", "Écrivez d'abord votre message.",
-                                     "Skriv ditt meddelande först."),
+        "error.message.required": _t(
+            "Write your message first.", "Écrivez d'abord votre message.", "Skriv ditt meddelande först."
+        ),
         "error.message.too_long": _t(
             "Your message is too long (4,000 characters at most).",
             f"Votre message est trop long (4{_NBSP}000 caractères au maximum).",
@@ -403,7 +420,8 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "Vi kunde inte kontrollera ditt meddelande just nu. Försök igen om en stund.",
         ),
         "error.topic.too_long": _t(
-            "Please keep it under 500 characters.", "Merci de rester sous les 500 caractères.",
+            "Please keep it under 500 characters.",
+            "Merci de rester sous les 500 caractères.",
             "Håll det under 500 tecken.",
         ),
         "error.topic.blocked": _t(
@@ -416,8 +434,9 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "Nous n'avons pas pu vérifier ce texte pour le moment. Merci de réessayer dans un instant.",
             "Vi kunde inte kontrollera texten just nu. Försök igen om en stund.",
         ),
-        "error.phone.required": _t("Enter your phone number.", "Saisissez votre numéro de téléphone.",
-                                   "Ange ditt telefonnummer."),
+        "error.phone.required": _t(
+            "Enter your phone number.", "Saisissez votre numéro de téléphone.", "Ange ditt telefonnummer."
+        ),
         "error.phone.invalid": _t(
             "This is not a valid phone number for the country you chose.",
             "Ce numéro n'est pas valide pour le pays choisi.",
@@ -441,19 +460,24 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "Ange en tid som finns den dagen (TT:MM).",
         ),
         "error.window.order": _t(
-            "The end must come after the start.", "La fin doit venir après le début.",
+            "The end must come after the start.",
+            "La fin doit venir après le début.",
             "Slutet måste komma efter starten.",
         ),
-        "error.window.too_short": _t("Give us at least 30 minutes.", "Laissez-nous au moins 30 minutes.",
-                                     "Ge oss minst 30 minuter."),
+        "error.window.too_short": _t(
+            "Give us at least 30 minutes.", "Laissez-nous au moins 30 minutes.", "Ge oss minst 30 minuter."
+        ),
         "error.window.too_long": _t(
-            "Choose a window of at most 12 hours.", "Choisissez un créneau de 12 heures au maximum.",
+            "Choose a window of at most 12 hours.",
+            "Choisissez un créneau de 12 heures au maximum.",
             "Välj ett tidsfönster på högst 12 timmar.",
         ),
-        "error.window.past": _t("This time has already passed.", "Ce créneau est déjà passé.",
-                                "Den tiden har redan passerat."),
+        "error.window.past": _t(
+            "This time has already passed.", "Ce créneau est déjà passé.", "Den tiden har redan passerat."
+        ),
         "error.window.too_far": _t(
-            "Choose a day within the next 30 days.", "Choisissez un jour dans les 30 prochains jours.",
+            "Choose a day within the next 30 days.",
+            "Choisissez un jour dans les 30 prochains jours.",
             "Välj en dag inom de närmaste 30 dagarna.",
         ),
         "error.lang.invalid": _t("Choose a language.", "Choisissez une langue.", "Välj ett språk."),

@@ -75,8 +75,13 @@ class CustomerDeskHolder:
                         return services.screener
 
                     self._desk = await CustomerDesk.open(
-                        services.settings, database=services.database, vault=services.vault, audit=services.audit,
-                        policy=services.policy, clock=services.clock, screener=screener,
+                        services.settings,
+                        database=services.database,
+                        vault=services.vault,
+                        audit=services.audit,
+                        policy=services.policy,
+                        clock=services.clock,
+                        screener=screener,
                     )
         return self._desk
 
@@ -166,8 +171,13 @@ def render_customer(
         return field_error_text(code, lang)
 
     values: dict[str, Any] = {
-        "ct": ct, "field_error": field_error, "csrf_token": browser.csrf, "errors": {}, "notice": None,
-        "general_error": None, "when": utc_minutes,
+        "ct": ct,
+        "field_error": field_error,
+        "csrf_token": browser.csrf,
+        "errors": {},
+        "notice": None,
+        "general_error": None,
+        "when": utc_minutes,
     }
     values.update(context)
     response = render_page(
@@ -190,15 +200,23 @@ def problem_page(
     """A clear page for a link or code that cannot be used (``kind``: link.invalid, link.gone, lookup.locked,
     lookup.expired, throttle), never an error trace."""
     context = {"kind": kind, "values": dict(values or {})}
-    return render_customer(request, "customer/problem.html", context, browser=browser, lang=lang,
-                           status_code=status_code, headers=headers)
+    return render_customer(
+        request, "customer/problem.html", context, browser=browser, lang=lang, status_code=status_code, headers=headers
+    )
 
 
 def throttled_page(request: Request, browser: Browser, lang: str, exc: RateLimited) -> Response:
     seconds = exc.retry_after or 60
     minutes = str(max(1, math.ceil(seconds / 60)))
-    return problem_page(request, browser, lang, "throttle", status_code=429,
-                        headers={"Retry-After": str(seconds)}, values={"minutes": minutes})
+    return problem_page(
+        request,
+        browser,
+        lang,
+        "throttle",
+        status_code=429,
+        headers={"Retry-After": str(seconds)},
+        values={"minutes": minutes},
+    )
 
 
 def errors_of(exc: ValidationFailed) -> dict[str, str]:
@@ -227,14 +245,24 @@ def _token(request: Request) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _form_page(request: Request, browser: Browser, lang: str, form: OpenForm, *, status_code: int = 200,
-               errors: Mapping[str, str] | None = None, general_error: str | None = None) -> Response:
+def _form_page(
+    request: Request,
+    browser: Browser,
+    lang: str,
+    form: OpenForm,
+    *,
+    status_code: int = 200,
+    errors: Mapping[str, str] | None = None,
+    general_error: str | None = None,
+) -> Response:
     context = {
-        "form": form, "expires": utc_minutes(form.expires_at), "form_action": request.url.path,
-        "errors": dict(errors or {}), "general_error": general_error,
+        "form": form,
+        "expires": utc_minutes(form.expires_at),
+        "form_action": request.url.path,
+        "errors": dict(errors or {}),
+        "general_error": general_error,
     }
-    return render_customer(request, "customer/form.html", context, browser=browser, lang=lang,
-                           status_code=status_code)
+    return render_customer(request, "customer/form.html", context, browser=browser, lang=lang, status_code=status_code)
 
 
 async def form_page(request: Request) -> Response:
@@ -269,8 +297,9 @@ async def form_submit(request: Request) -> Response:
     except ValidationFailed as exc:
         return _form_page(request, browser, lang, form, status_code=422, errors=errors_of(exc))
     except MessageBlocked:
-        return _form_page(request, browser, lang, form, status_code=422,
-                          general_error=customer_text("form.refused", lang))
+        return _form_page(
+            request, browser, lang, form, status_code=422, general_error=customer_text("form.refused", lang)
+        )
     except LinkGone:
         return problem_page(request, browser, lang, "link.gone", status_code=410)
     except NotFound:
@@ -289,10 +318,23 @@ async def current_customer(request: Request, desk: CustomerDesk, browser: Browse
     return await desk.lookup.session(Sensitive(raw) if raw else None, browser_key=browser.key)
 
 
-def _lookup_page(request: Request, browser: Browser, lang: str, *, status_code: int = 200,
-                 errors: Mapping[str, str] | None = None, notice: str | None = None) -> Response:
-    return render_customer(request, "customer/lookup.html", {"errors": dict(errors or {}), "notice": notice},
-                           browser=browser, lang=lang, status_code=status_code)
+def _lookup_page(
+    request: Request,
+    browser: Browser,
+    lang: str,
+    *,
+    status_code: int = 200,
+    errors: Mapping[str, str] | None = None,
+    notice: str | None = None,
+) -> Response:
+    return render_customer(
+        request,
+        "customer/lookup.html",
+        {"errors": dict(errors or {}), "notice": notice},
+        browser=browser,
+        lang=lang,
+        status_code=status_code,
+    )
 
 
 async def lookup_start_page(request: Request) -> Response:
@@ -325,12 +367,20 @@ async def lookup_start(request: Request) -> Response:
     return RedirectResponse("/lookup/verify", status_code=303, background=BackgroundTask(_deliver, delivery))
 
 
-def _verify_page(request: Request, browser: Browser, lang: str, desk: CustomerDesk, *, status_code: int = 200,
-                 error: str | None = None) -> Response:
+def _verify_page(
+    request: Request,
+    browser: Browser,
+    lang: str,
+    desk: CustomerDesk,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+) -> Response:
     minutes = max(1, desk.lookup.limits.code_seconds // 60)
     context = {"minutes": minutes, "general_error": error, "errors": {"code": "invalid"} if error else {}}
-    return render_customer(request, "customer/lookup_verify.html", context, browser=browser, lang=lang,
-                           status_code=status_code)
+    return render_customer(
+        request, "customer/lookup_verify.html", context, browser=browser, lang=lang, status_code=status_code
+    )
 
 
 async def lookup_verify_page(request: Request) -> Response:
@@ -353,8 +403,7 @@ async def lookup_verify(request: Request) -> Response:
     except NoOpenChallenge:
         return problem_page(request, browser, lang, "lookup.expired", status_code=410)
     response = RedirectResponse("/lookup/session", status_code=303)
-    response.set_cookie(LOOKUP_COOKIE, created.token.reveal(), path="/", secure=True, httponly=True,
-                        samesite="strict")
+    response.set_cookie(LOOKUP_COOKIE, created.token.reveal(), path="/", secure=True, httponly=True, samesite="strict")
     return response
 
 
@@ -365,17 +414,30 @@ def _ended(browser: Browser) -> Response:
     return response
 
 
-async def _session_page(request: Request, desk: CustomerDesk, browser: Browser, session: CustomerSession, lang: str,
-                        *, status_code: int = 200, errors: Mapping[str, str] | None = None,
-                        error_case: str | None = None, notices: tuple[str, ...] = ()) -> Response:
+async def _session_page(
+    request: Request,
+    desk: CustomerDesk,
+    browser: Browser,
+    session: CustomerSession,
+    lang: str,
+    *,
+    status_code: int = 200,
+    errors: Mapping[str, str] | None = None,
+    error_case: str | None = None,
+    notices: tuple[str, ...] = (),
+) -> Response:
     overview = await desk.self_service.overview(session)
     context = {
-        "overview": overview, "session": session, "expires": utc_minutes(session.expires_at),
-        "errors": dict(errors or {}), "error_case": error_case,
+        "overview": overview,
+        "session": session,
+        "expires": utc_minutes(session.expires_at),
+        "errors": dict(errors or {}),
+        "error_case": error_case,
         "notices": [customer_text(f"notice.{n}", lang) for n in notices],
     }
-    return render_customer(request, "customer/session.html", context, browser=browser, lang=lang,
-                           status_code=status_code)
+    return render_customer(
+        request, "customer/session.html", context, browser=browser, lang=lang, status_code=status_code
+    )
 
 
 async def lookup_session_page(request: Request) -> Response:
@@ -400,8 +462,9 @@ async def lookup_add_message(request: Request) -> Response:
     try:
         outcome = await desk.self_service.add_message(session, case_id, text, lang=lang, origin_ip=client_ip(request))
     except ValidationFailed as exc:
-        return await _session_page(request, desk, browser, session, lang, status_code=422, errors=errors_of(exc),
-                                   error_case=case_id)
+        return await _session_page(
+            request, desk, browser, session, lang, status_code=422, errors=errors_of(exc), error_case=case_id
+        )
     notice = "notice=message_sent" + ("&notice=message_masked" if outcome.masked else "")
     return RedirectResponse(f"/lookup/session?{notice}", status_code=303)
 
@@ -451,9 +514,17 @@ async def _callback_scope(
     return _CallbackScope(None, None, session, None, session.customer_id)
 
 
-async def _callback_page(request: Request, desk: CustomerDesk, browser: Browser, lang: str, scope: _CallbackScope,
-                         *, status_code: int = 200, errors: Mapping[str, str] | None = None,
-                         chosen: Mapping[str, str] | None = None) -> Response:
+async def _callback_page(
+    request: Request,
+    desk: CustomerDesk,
+    browser: Browser,
+    lang: str,
+    scope: _CallbackScope,
+    *,
+    status_code: int = 200,
+    errors: Mapping[str, str] | None = None,
+    chosen: Mapping[str, str] | None = None,
+) -> Response:
     cases = []
     if scope.session is not None:
         cases = list((await desk.self_service.overview(scope.session)).cases)
@@ -463,13 +534,21 @@ async def _callback_page(request: Request, desk: CustomerDesk, browser: Browser,
     if zone not in zones and time_zone(zone) is not None:
         zones.insert(0, zone)
     context = {
-        "scope": scope, "cases": cases, "errors": dict(errors or {}), "regions": PHONE_REGIONS,
-        "zones": zones, "chosen": picked, "zone": zone, "zone_chosen": bool(picked.get("time_zone")),
-        "call_lang": picked.get("lang") or lang, "today": datetime.now(tz=UTC).strftime("%Y-%m-%d"),
+        "scope": scope,
+        "cases": cases,
+        "errors": dict(errors or {}),
+        "regions": PHONE_REGIONS,
+        "zones": zones,
+        "chosen": picked,
+        "zone": zone,
+        "zone_chosen": bool(picked.get("time_zone")),
+        "call_lang": picked.get("lang") or lang,
+        "today": datetime.now(tz=UTC).strftime("%Y-%m-%d"),
         "with_script": True,
     }
-    return render_customer(request, "customer/callback.html", context, browser=browser, lang=lang,
-                           status_code=status_code)
+    return render_customer(
+        request, "customer/callback.html", context, browser=browser, lang=lang, status_code=status_code
+    )
 
 
 async def callback_page(request: Request) -> Response:
@@ -488,19 +567,23 @@ async def callback_submit(request: Request) -> Response:
     form, browser = await checked_post(request, desk)
     lang = customer_language(request)
     scope = await _callback_scope(request, desk, browser, form)
-    values = {name: form_text(form, name, limit=_MAX_VALUE_FIELD)
-              for name in ("phone", "phone_region", "date", "start", "end", "time_zone", "lang")}
+    values = {
+        name: form_text(form, name, limit=_MAX_VALUE_FIELD)
+        for name in ("phone", "phone_region", "date", "start", "end", "time_zone", "lang")
+    }
     values["topic"] = form_text(form, "topic", limit=_MAX_TEXT_FIELD)
     chosen = {name: values[name] for name in ("phone_region", "date", "start", "end", "time_zone", "lang")}
     try:
         receipt = await desk.callbacks.request(
             CallbackForm(**values),
-            CallbackContext(session_key=browser.key, ip=client_ip(request), case_id=scope.case_id,
-                            customer_id=scope.customer_id),
+            CallbackContext(
+                session_key=browser.key, ip=client_ip(request), case_id=scope.case_id, customer_id=scope.customer_id
+            ),
         )
     except ValidationFailed as exc:
-        return await _callback_page(request, desk, browser, lang, scope, status_code=422, errors=errors_of(exc),
-                                    chosen=chosen)
+        return await _callback_page(
+            request, desk, browser, lang, scope, status_code=422, errors=errors_of(exc), chosen=chosen
+        )
     except RateLimited as exc:
         return throttled_page(request, browser, lang, exc)
     finally:

@@ -20,8 +20,11 @@ from securedesk.web.customer_pages import customer_desk
 from securedesk.web.staff_layout import render_staff
 
 PATH: Final = "/agent/cases/{case_id}/forms"
-KIND_LABELS: Final = {"card": "Payment card", "national_id": "Identity number (SSN, NIR, personnummer)",
-                      "iban": "Bank details (IBAN)"}
+KIND_LABELS: Final = {
+    "card": "Payment card",
+    "national_id": "Identity number (SSN, NIR, personnummer)",
+    "iban": "Bank details (IBAN)",
+}
 
 
 def _when(timestamp: float) -> str:
@@ -39,11 +42,25 @@ async def _case(request: Request, session: Session, permission: Permission) -> C
     return case
 
 
-async def _page(request: Request, session: Session, case: CaseRecord, *, status_code: int = 200,
-                created: dict[str, str] | None = None, error: str | None = None) -> Response:
+async def _page(
+    request: Request,
+    session: Session,
+    case: CaseRecord,
+    *,
+    status_code: int = 200,
+    created: dict[str, str] | None = None,
+    error: str | None = None,
+) -> Response:
     views = await (await customer_desk(request)).forms.for_case(case.id)
-    rows = [{"view": v, "created": _when(v.created_at), "expires": _when(v.expires_at),
-             "kind": KIND_LABELS.get(v.kind, v.kind)} for v in views]
+    rows = [
+        {
+            "view": v,
+            "created": _when(v.created_at),
+            "expires": _when(v.expires_at),
+            "kind": KIND_LABELS.get(v.kind, v.kind),
+        }
+        for v in views
+    ]
     context = {"case": case, "rows": rows, "kinds": KIND_LABELS, "langs": LANGS, "created": created, "error": error}
     return render_staff(request, session, "agent/case_forms.html", context, status_code=status_code)
 
@@ -61,8 +78,13 @@ async def create_form(request: Request, session: Session) -> Response:
         return await _page(request, session, case, status_code=422, error="Choose a form and a language.")
     try:
         link = await (await customer_desk(request)).forms.create_request(
-            case_id=case.id, kind=kind, created_by=session.principal.name, lang=lang,
-            role=session.principal.role.value, origin_ip=client_ip(request), channel="web",
+            case_id=case.id,
+            kind=kind,
+            created_by=session.principal.name,
+            lang=lang,
+            role=session.principal.role.value,
+            origin_ip=client_ip(request),
+            channel="web",
         )
     except InvalidInput as exc:
         return await _page(request, session, case, status_code=422, error=exc.message)

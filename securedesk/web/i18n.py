@@ -37,8 +37,9 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "quiconque ne le lise.",
             "SecureDesk granskar varje meddelande efter kort- och identitetsnummer innan någon läser det.",
         ),
-        "landing.title": _t("Contact support safely", "Contacter le support en toute sécurité",
-                            "Kontakta supporten säkert"),
+        "landing.title": _t(
+            "Contact support safely", "Contacter le support en toute sécurité", "Kontakta supporten säkert"
+        ),
         "landing.intro": _t(
             "Everything you send us by chat or e-mail is screened before a person sees it. Payment card numbers, "
             "social security numbers, personal identity numbers and bank account numbers are removed automatically "
@@ -50,8 +51,11 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "socialförsäkringsnummer, personnummer och bankkontonummer tas bort automatiskt och sparas bara i "
             "krypterad form.",
         ),
-        "landing.advice_title": _t("Please keep numbers out of messages", "Ne mettez pas de numéros dans vos messages",
-                                   "Skriv inte nummer i meddelanden"),
+        "landing.advice_title": _t(
+            "Please keep numbers out of messages",
+            "Ne mettez pas de numéros dans vos messages",
+            "Skriv inte nummer i meddelanden",
+        ),
         "landing.advice": _t(
             "Never type a card number or an identity number in a chat or an e-mail. If we need one, we will send "
             "you a link to a protected form, or call you back.",
@@ -60,8 +64,9 @@ _TEXTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
             "Skriv aldrig ett kortnummer eller personnummer i en chatt eller ett e-postmeddelande. Om vi behöver "
             "det skickar vi en länk till ett skyddat formulär, eller så ringer vi upp dig.",
         ),
-        "landing.how_title": _t("How your data is protected", "Comment vos données sont protégées",
-                                "Så skyddas dina uppgifter"),
+        "landing.how_title": _t(
+            "How your data is protected", "Comment vos données sont protégées", "Så skyddas dina uppgifter"
+        ),
         "landing.how_screen": _t(
             "Messages are checked for sensitive numbers in English, French and Swedish.",
             "Les messages sont vérifiés en anglais, en français et en suédois.",

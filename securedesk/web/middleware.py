@@ -50,8 +50,19 @@ CONTENT_SECURITY_POLICY: Final = "; ".join(
 PERMISSIONS_POLICY: Final = ", ".join(
     f"{feature}=()"
     for feature in (
-        "accelerometer", "camera", "display-capture", "geolocation", "gyroscope", "magnetometer", "microphone",
-        "midi", "payment", "publickey-credentials-get", "screen-wake-lock", "usb", "xr-spatial-tracking",
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "usb",
+        "xr-spatial-tracking",
     )
 )
 
@@ -204,8 +215,12 @@ class BodySizeLimitMiddleware:
                 await response(scope, receive, send)
                 return
             if int(declared) > self.max_bytes:
-                response = error_response(Request(scope), InputTooLarge.http_status,
-                                          message=InputTooLarge.public_message, headers={"Connection": "close"})
+                response = error_response(
+                    Request(scope),
+                    InputTooLarge.http_status,
+                    message=InputTooLarge.public_message,
+                    headers={"Connection": "close"},
+                )
                 await response(scope, receive, send)
                 return
         received = 0
@@ -216,8 +231,10 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise InputTooLarge(f"Request body exceeds the limit of {self.max_bytes} bytes.",
-                                        hint="raise SECUREDESK_MAX_REQUEST_BYTES if this is expected")
+                    raise InputTooLarge(
+                        f"Request body exceeds the limit of {self.max_bytes} bytes.",
+                        hint="raise SECUREDESK_MAX_REQUEST_BYTES if this is expected",
+                    )
             return message
 
         await self.app(scope, receive_counted, send)

@@ -34,7 +34,12 @@ async def switch_language(request: Request) -> Response:
     response = RedirectResponse(safe_next(form.get("next")), status_code=303)
     if lang is not None:
         response.set_cookie(
-            LANGUAGE_COOKIE, lang, max_age=LANGUAGE_COOKIE_SECONDS, path="/", secure=True, httponly=True,
+            LANGUAGE_COOKIE,
+            lang,
+            max_age=LANGUAGE_COOKIE_SECONDS,
+            path="/",
+            secure=True,
+            httponly=True,
             samesite="lax",
         )
     return response

@@ -71,6 +71,10 @@ def render_staff(
         values["nav_links"] = nav_links(session, request.url.path)
     values.update(context or {})
     return render_page(
-        request, template, values, status_code=status_code, headers=headers,
+        request,
+        template,
+        values,
+        status_code=status_code,
+        headers=headers,
         lang=None if localized else STAFF_LANGUAGE,
     )

@@ -56,10 +56,12 @@ def login_throttle(request: Request) -> LoginThrottle:
     return throttle
 
 
-def _login_page(request: Request, *, status_code: int = 200, error: str | None = None,
-                headers: dict[str, str] | None = None) -> Response:
-    return render_staff(request, None, "staff/login.html", {"error": error}, status_code=status_code,
-                        headers=headers, localized=True)
+def _login_page(
+    request: Request, *, status_code: int = 200, error: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    return render_staff(
+        request, None, "staff/login.html", {"error": error}, status_code=status_code, headers=headers, localized=True
+    )
 
 
 async def login_form(request: Request) -> Response:
@@ -77,8 +79,9 @@ async def login_submit(request: Request) -> Response:
     wait = throttle.retry_after(ip)
     if wait is not None:
         logger.warning("login.throttled", extra={"fields": {"retry_after": wait}})
-        return _login_page(request, status_code=429, error=text("staff.login.throttled", lang),
-                           headers={"Retry-After": str(wait)})
+        return _login_page(
+            request, status_code=429, error=text("staff.login.throttled", lang), headers={"Retry-After": str(wait)}
+        )
     form = await read_form(request)
     name = form_text(form, "name", limit=200)
     password = Sensitive(form_text(form, "password", limit=_MAX_PASSWORD_FIELD))
@@ -140,17 +143,19 @@ def _enrol_token(request: Request) -> str:
 
 
 def _enrol_invalid(request: Request, message: str) -> Response:
-    return render_staff(request, None, "staff/enrol_invalid.html", {"message": message}, status_code=404,
-                        headers=_ENROL_HEADERS)
+    return render_staff(
+        request, None, "staff/enrol_invalid.html", {"message": message}, status_code=404, headers=_ENROL_HEADERS
+    )
 
 
-def _enrol_page(request: Request, challenge: EnrolmentChallenge, *, status_code: int = 200,
-                error: str | None = None) -> Response:
+def _enrol_page(
+    request: Request, challenge: EnrolmentChallenge, *, status_code: int = 200, error: str | None = None
+) -> Response:
     secret = challenge.secret.reveal()
     svg = challenge.qr_svg.reveal().encode("utf-8")
     context = {
         "challenge": challenge,
-        "secret_groups": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
+        "secret_groups": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         "qr_data_uri": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"),
         "otpauth_uri": challenge.otpauth_uri.reveal(),
         "expires": utc_iso(challenge.expires_at)[:16].replace("T", " "),
@@ -211,4 +216,3 @@ def routes() -> list[BaseRoute]:
         Route("/enrol/{token}", enrol_submit, methods=["POST"]),
     ]
     return public + list(staff_routes(STAFF_ROUTES))
-

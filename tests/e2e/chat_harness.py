@@ -87,7 +87,8 @@ def login(server: Installation, member: StaffMember) -> httpx.Client:
     it with ``contextlib.closing``."""
     client = server.client(follow_redirects=False)
     response = client.post(
-        "/login", data={"name": member.name, "password": member.password, "code": member.next_code()},
+        "/login",
+        data={"name": member.name, "password": member.password, "code": member.next_code()},
         headers={**HTML, "Origin": server.base_url},
     )
     assert response.status_code == 303, response.text[:500]
@@ -164,12 +165,17 @@ class Socket:
                 await asyncio.wait_for(self._reader, 5)
 
 
-async def open_socket(server: Installation, path: str, *, cookie: str | None, origin: str | None = None,
-                      max_size: int | None = 2**20) -> Socket:
+async def open_socket(
+    server: Installation, path: str, *, cookie: str | None, origin: str | None = None, max_size: int | None = 2**20
+) -> Socket:
     headers = {"Cookie": cookie} if cookie else {}
     connection = await connect(
-        ws_url(server, path), ssl=server.ssl_context(), origin=origin or server.base_url,  # type: ignore[arg-type]
-        additional_headers=headers, max_size=max_size, open_timeout=10,
+        ws_url(server, path),
+        ssl=server.ssl_context(),
+        origin=origin or server.base_url,  # type: ignore[arg-type]
+        additional_headers=headers,
+        max_size=max_size,
+        open_timeout=10,
     )
     return Socket(connection).start()
 

@@ -65,9 +65,11 @@ class CodeSink:
             if address.lower() not in rcpts:
                 continue
             message = email.message_from_bytes(content, policy=email.policy.default)
-            if "verification code" not in str(message["Subject"]) and "code de vérification" not in str(
-                message["Subject"]
-            ) and "verifieringskod" not in str(message["Subject"]):
+            if (
+                "verification code" not in str(message["Subject"])
+                and "code de vérification" not in str(message["Subject"])
+                and "verifieringskod" not in str(message["Subject"])
+            ):
                 continue
             body = message.get_body(("plain",))
             assert body is not None
@@ -142,7 +144,9 @@ class Database:
         while time.monotonic() < deadline:
             rows = self.rows(
                 "SELECT cases.* FROM cases JOIN customers ON customers.id = cases.customer_id "
-                "WHERE customers.email = ? AND cases.subject = ?", sender, subject,
+                "WHERE customers.email = ? AND cases.subject = ?",
+                sender,
+                subject,
             )
             if rows:
                 return rows[0]
@@ -214,11 +218,11 @@ def enrolled_agent(server: RunningServer, name: str) -> Agent:
     secret = re.search(r'id="totp-secret"[^>]*>([A-Z2-7 ]+)<', page.text)
     assert secret is not None
     authenticator = Authenticator(secret.group(1).replace(" ", ""))
-    done = client.post(path, data={"password": PASSWORD, "password_confirm": PASSWORD,
-                                   "code": authenticator.code()}, headers=HTML)
+    done = client.post(
+        path, data={"password": PASSWORD, "password_confirm": PASSWORD, "code": authenticator.code()}, headers=HTML
+    )
     assert done.status_code == 200, done.text[:500]
-    login = client.post("/login", data={"name": name, "password": PASSWORD, "code": authenticator.code()},
-                        headers=HTML)
+    login = client.post("/login", data={"name": name, "password": PASSWORD, "code": authenticator.code()}, headers=HTML)
     assert login.status_code == 303, login.status_code
     agent = Agent(client, authenticator)
     agent.get("/staff")

@@ -192,8 +192,12 @@ def serve(installation: Installation) -> RunningServer:
             [sys.executable, "-m", "securedesk.cli", "serve"], env=installation.env, cwd=root, stdout=out, stderr=err
         )
     server = RunningServer(
-        installation.root, installation.env, installation.port,
-        process=process, stdout_path=stdout_path, stderr_path=stderr_path,
+        installation.root,
+        installation.env,
+        installation.port,
+        process=process,
+        stdout_path=stdout_path,
+        stderr_path=stderr_path,
     )
     try:
         server.wait_ready()

@@ -45,7 +45,7 @@ SCENARIOS = (
 
 def canaries(card: str) -> list[bytes]:
     """The number digits-only and in the groupings customers type."""
-    groups = [card[i:i + 4] for i in range(0, len(card), 4)]
+    groups = [card[i : i + 4] for i in range(0, len(card), 4)]
     return [card.encode(), " ".join(groups).encode(), "-".join(groups).encode()]
 
 
@@ -146,8 +146,9 @@ async def test_an_agent_reply_is_screened_and_reaches_the_customer(
         await person.send({"type": "message", "text": "Hello, I need help", "client_id": "c1"})
         await agent.wait_for(lambda f: f["type"] == "message" and f["case"]["id"] == conversation)
 
-        await agent.send({"type": "reply", "case_id": conversation, "text": "Is it card 4111 1111 1111 1111?",
-                          "client_id": "r1"})
+        await agent.send(
+            {"type": "reply", "case_id": conversation, "text": "Is it card 4111 1111 1111 1111?", "client_id": "r1"}
+        )
         result = await agent.wait_for(lambda f: f["type"] == "reply_result")
         received = await person.wait_for(lambda f: f["type"] == "message" and f["sender"] == "agent")
 

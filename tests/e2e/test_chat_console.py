@@ -48,7 +48,8 @@ async def case_with_a_form_card(server: RunningServer) -> tuple[str, str]:
         page = client.get(path, headers=HTML)
         assert page.status_code == 200
         done = client.post(
-            path, data={"csrf_token": csrf_of(page.text), "card_number": "4111 1111 1111 1111"},
+            path,
+            data={"csrf_token": csrf_of(page.text), "card_number": "4111 1111 1111 1111"},
             headers={**HTML, "Origin": server.base_url},
         )
         assert done.status_code == 200, page_text(done.text)[:500]
@@ -66,8 +67,12 @@ def reveal(client: httpx.Client, case_id: str, page: str, reason: str) -> httpx.
     assert token is not None
     return client.post(
         f"/agent/cases/{case_id}/reveal",
-        data={"csrf_token": csrf_of(page), "return_to": f"/agent/cases/{case_id}", "token": token.group(1),
-              "reason": reason},
+        data={
+            "csrf_token": csrf_of(page),
+            "return_to": f"/agent/cases/{case_id}",
+            "token": token.group(1),
+            "reason": reason,
+        },
         headers={**HTML, "Origin": str(client.base_url).rstrip("/")},
     )
 
@@ -99,8 +104,8 @@ async def test_the_console_shows_masked_cases_and_reveals_with_reason_and_step_u
         assert 'action="/step-up"' in stale.text
         assert "4111 1111 1111 1111" not in page_text(stale.text)
         stepped = client.post(
-            "/step-up", data={"csrf_token": csrf_of(stale.text), "return_to": f"/agent/cases/{case_id}",
-                              "code": agnes.next_code()},
+            "/step-up",
+            data={"csrf_token": csrf_of(stale.text), "return_to": f"/agent/cases/{case_id}", "code": agnes.next_code()},
             headers={**HTML, "Origin": console_server.base_url},
         )
         assert (stepped.status_code, stepped.headers["location"]) == (303, f"/agent/cases/{case_id}")

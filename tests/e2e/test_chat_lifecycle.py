@@ -68,8 +68,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 async def test_webhook_relay_idle_timeout_and_shutdown(server_factory: ServerFactory, receiver: Receiver) -> None:
-    server = server_factory(webhook_url=receiver.url, webhook_secret=SECRET, chat_idle_seconds="3",
-                            relay_poll_seconds="0.2")
+    server = server_factory(
+        webhook_url=receiver.url, webhook_secret=SECRET, chat_idle_seconds="3", relay_poll_seconds="0.2"
+    )
     member = add_staff(server, "sam")
     client = login(server, member)
     try:
@@ -87,8 +88,13 @@ async def test_webhook_relay_idle_timeout_and_shutdown(server_factory: ServerFac
             assert (envelope["sender"], envelope["direction"], envelope["lang"]) == ("customer", "inbound", "sv")
             assert envelope["case_id"] == person.frames[0]["conversation"]
             assert b"4111" not in body.replace("•••• 1111".encode(), b"")
-            assert verify_signature(Sensitive(SECRET), timestamp=headers[TIMESTAMP_HEADER], body=body,
-                                    signature=headers[SIGNATURE_HEADER], now=time.time())
+            assert verify_signature(
+                Sensitive(SECRET),
+                timestamp=headers[TIMESTAMP_HEADER],
+                body=body,
+                signature=headers[SIGNATURE_HEADER],
+                now=time.time(),
+            )
 
             await person.send({"type": "message", "text": "thanks", "client_id": "c2"})  # not idle
             await agent.wait_for(lambda f: f["type"] == "message" and f["message"]["text"] == "thanks")

@@ -32,8 +32,13 @@ pytestmark = pytest.mark.e2e
 
 VISA = "4111111111111111"
 SECURITY_HEADERS = (
-    "strict-transport-security", "content-security-policy", "x-content-type-options", "referrer-policy",
-    "cross-origin-opener-policy", "permissions-policy", "x-frame-options",
+    "strict-transport-security",
+    "content-security-policy",
+    "x-content-type-options",
+    "referrer-policy",
+    "cross-origin-opener-policy",
+    "permissions-policy",
+    "x-frame-options",
 )
 
 
@@ -121,8 +126,17 @@ def tomorrow() -> str:
 
 
 def callback_fields(phone: str, **changes: str) -> dict[str, str]:
-    return {"phone": phone, "phone_region": "FR", "date": tomorrow(), "start": "10:00", "end": "12:00",
-            "time_zone": "Europe/Paris", "lang": "fr", "topic": "", **changes}
+    return {
+        "phone": phone,
+        "phone_region": "FR",
+        "date": tomorrow(),
+        "start": "10:00",
+        "end": "12:00",
+        "time_zone": "Europe/Paris",
+        "lang": "fr",
+        "topic": "",
+        **changes,
+    }
 
 
 # --- the happy paths ------------------------------------------------------------------------------------------------
@@ -170,15 +184,25 @@ def test_verified_lookup_by_case_reference(desk: Desk) -> None:
 def test_headers_and_no_store_on_every_customer_page(desk: Desk) -> None:
     browser = Browser(desk.server)
     path = form_link(desk, desk.max, kind="iban")
-    for target in ("/forms", "/form", "/lookup", "/lookup/verify", "/callback", path, path[:-2] + "xx",
-                   "/lookup/session"):
+    for target in (
+        "/forms",
+        "/form",
+        "/lookup",
+        "/lookup/verify",
+        "/callback",
+        path,
+        path[:-2] + "xx",
+        "/lookup/session",
+    ):
         response = browser.get(target)
         assert response.status_code in (200, 303, 404), target
         assert_protected(response)
-    for response in (browser.post(path, {"iban": "FR76 3000 6000 0112 3456 7890 188"}),
-                     browser.post("/lookup", {"identifier": "not an address"}),
-                     browser.post("/lookup/verify", {"code": "123456"}),
-                     browser.post("/callback", callback_fields("06 12 34"))):
+    for response in (
+        browser.post(path, {"iban": "FR76 3000 6000 0112 3456 7890 188"}),
+        browser.post("/lookup", {"identifier": "not an address"}),
+        browser.post("/lookup/verify", {"code": "123456"}),
+        browser.post("/callback", callback_fields("06 12 34")),
+    ):
         assert_protected(response)
         assert "3000 6000 0112" not in response.text
         assert "06 12 34" not in response.text
@@ -192,8 +216,12 @@ def test_enumeration_gets_byte_identical_answers(desk: Desk) -> None:
         start = browser.post("/lookup", {"identifier": identifier})
         page = browser.get("/lookup/verify")
         wrong = browser.post("/lookup/verify", {"code": "000000"})
-        answers.append([(r.status_code, r.headers.get("location"), r.headers.get("set-cookie"), r.content)
-                        for r in (start, page, wrong)])
+        answers.append(
+            [
+                (r.status_code, r.headers.get("location"), r.headers.get("set-cookie"), r.content)
+                for r in (start, page, wrong)
+            ]
+        )
     assert answers[0] == answers[1] == answers[2]
 
 
@@ -249,8 +277,12 @@ def test_csrf_missing_or_wrong_is_refused(desk: Desk) -> None:
     browser.get(path)
     other = Browser(desk.server)
     other.get("/lookup")
-    for target, data in ((path, {"card_number": VISA}), ("/lookup", {"identifier": "max@example.com"}),
-                         ("/lookup/verify", {"code": "123456"}), ("/callback", callback_fields("06 12 34 56 78"))):
+    for target, data in (
+        (path, {"card_number": VISA}),
+        ("/lookup", {"identifier": "max@example.com"}),
+        ("/lookup/verify", {"code": "123456"}),
+        ("/callback", callback_fields("06 12 34 56 78")),
+    ):
         for csrf in ("", "forged-token", other.csrf):
             assert browser.post(target, data, csrf=csrf).status_code == 403, (target, csrf[:4])
     assert browser.get(path).status_code == 200  # still unused
@@ -294,8 +326,7 @@ def test_agent_works_a_callback_and_the_customer_sees_it(desk: Desk) -> None:
     verify(desk, browser, "jane@example.com", "jane@example.com")
     browser.get(f"/callback?case_id={desk.jane['id']}")
     desk.secrets.append("612345678")
-    requested = browser.post("/callback", callback_fields("06 12 34 56 78", case_id=desk.jane["id"],
-                                                         topic="Ma carte"))
+    requested = browser.post("/callback", callback_fields("06 12 34 56 78", case_id=desk.jane["id"], topic="Ma carte"))
     assert requested.status_code == 303
     queue = desk.agent.get("/agent/callbacks")
     assert "+33 6 •• •• •6 78" in queue.text

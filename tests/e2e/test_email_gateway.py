@@ -143,11 +143,21 @@ async def make_gateway(tmp_path: Path, sink: Sink, detector: Detector) -> AsyncI
 
     async def make(**overrides: Any) -> Running:
         settings = Settings(
-            data_dir=tmp_path / "data", key_dir=tmp_path / "keys", cert_dir=tmp_path / "certs",
-            policy_path=PROJECT / "policies" / "default.toml", smtp_host="127.0.0.1", smtp_port=0,
-            downstream_smtp_host="127.0.0.1", downstream_smtp_port=sink.port, downstream_smtp_starttls=False,
-            relay_initial_backoff_seconds=0.2, relay_max_backoff_seconds=0.8, relay_give_up_seconds=60.0,
-            relay_poll_seconds=0.05, smtp_max_message_bytes=200_000, smtp_max_recipients=3,
+            data_dir=tmp_path / "data",
+            key_dir=tmp_path / "keys",
+            cert_dir=tmp_path / "certs",
+            policy_path=PROJECT / "policies" / "default.toml",
+            smtp_host="127.0.0.1",
+            smtp_port=0,
+            downstream_smtp_host="127.0.0.1",
+            downstream_smtp_port=sink.port,
+            downstream_smtp_starttls=False,
+            relay_initial_backoff_seconds=0.2,
+            relay_max_backoff_seconds=0.8,
+            relay_give_up_seconds=60.0,
+            relay_poll_seconds=0.05,
+            smtp_max_message_bytes=200_000,
+            smtp_max_recipients=3,
         ).replace(**overrides)
         clock = SystemClock()
         db = await Database.open(settings.database_path)
@@ -157,8 +167,13 @@ async def make_gateway(tmp_path: Path, sink: Sink, detector: Detector) -> AsyncI
         if not isinstance(screening.screener, RaisingScreener):
             raise TypeError("open_screening ignored screener_class")
         gateway = EmailGateway(
-            settings=settings, db=db, screener=screening.screener, policy=screening.policy,
-            clock=clock, encryptor=screening.vault, audit=screening.audit,
+            settings=settings,
+            db=db,
+            screener=screening.screener,
+            policy=screening.policy,
+            clock=clock,
+            encryptor=screening.vault,
+            audit=screening.audit,
         )
         await gateway.start()
         running = Running(gateway, settings, db, screening.screener, screening.vault)
@@ -317,10 +332,16 @@ async def test_duplicate_message_id_is_acknowledged_and_delivered_once(make_gate
 )
 async def test_open_relay_attempts_get_550(make_gateway: Factory, sink: Sink, outside: str) -> None:
     gw = await make_gateway()
-    replies = await raw_dialogue(gw.port, [
-        b"EHLO client.test\r\n", b"MAIL FROM:<a@example.com>\r\n", f"RCPT TO:<{outside}>\r\n".encode(),
-        b"DATA\r\n", b"QUIT\r\n",
-    ])
+    replies = await raw_dialogue(
+        gw.port,
+        [
+            b"EHLO client.test\r\n",
+            b"MAIL FROM:<a@example.com>\r\n",
+            f"RCPT TO:<{outside}>\r\n".encode(),
+            b"DATA\r\n",
+            b"QUIT\r\n",
+        ],
+    )
     assert b"550 5.7.1 Relaying denied: recipient is not served by this gateway\r\n" in replies
     assert b"503 Error: need RCPT command\r\n" in replies
     await asyncio.sleep(0.2)
@@ -345,10 +366,17 @@ async def test_oversize_gets_552_before_the_body_and_during_data(make_gateway: F
         await send(gw.port, b"Subject: big\r\n\r\n" + (b"x" * 70 + b"\r\n") * 1000)
     assert refused.value.code == 552
     body = b"Subject: big\r\n\r\n" + (b"x" * 70 + b"\r\n") * 1000 + b".\r\n"
-    replies = await raw_dialogue(gw.port, [
-        b"EHLO c\r\n", b"MAIL FROM:<a@example.com>\r\n", b"RCPT TO:<support@support.securedesk.test>\r\n",
-        b"DATA\r\n", body, b"QUIT\r\n",
-    ])
+    replies = await raw_dialogue(
+        gw.port,
+        [
+            b"EHLO c\r\n",
+            b"MAIL FROM:<a@example.com>\r\n",
+            b"RCPT TO:<support@support.securedesk.test>\r\n",
+            b"DATA\r\n",
+            body,
+            b"QUIT\r\n",
+        ],
+    )
     assert b"552 Error: Too much mail data\r\n" in replies
     await asyncio.sleep(0.3)
     assert sink.received == []
@@ -380,10 +408,17 @@ async def test_smtp_smuggling_payloads_are_refused(make_gateway: Factory, sink: 
         b"Subject: hi\r\n\r\nfirst" + terminator + b"MAIL FROM:<ceo@support.securedesk.test>\r\n"
         b"RCPT TO:<support@support.securedesk.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n"
     )
-    replies = await raw_dialogue(gw.port, [
-        b"EHLO c\r\n", b"MAIL FROM:<a@example.com>\r\n", b"RCPT TO:<support@support.securedesk.test>\r\n",
-        b"DATA\r\n", smuggled + b".\r\n", b"QUIT\r\n",
-    ])
+    replies = await raw_dialogue(
+        gw.port,
+        [
+            b"EHLO c\r\n",
+            b"MAIL FROM:<a@example.com>\r\n",
+            b"RCPT TO:<support@support.securedesk.test>\r\n",
+            b"DATA\r\n",
+            smuggled + b".\r\n",
+            b"QUIT\r\n",
+        ],
+    )
     assert b"554 5.6.0 Message refused: bare CR, or a lone dot line with a bare LF (SMTP smuggling)\r\n" in replies
     assert not any(r.startswith(b"250 2.0.0") for r in replies)
     await asyncio.sleep(0.3)
@@ -412,7 +447,8 @@ async def test_message_the_screener_holds_gets_451_and_is_never_delivered(make_g
     with pytest.raises(aiosmtplib.SMTPDataError) as caught:
         await send(gw.port, customer_email())
     assert (caught.value.code, caught.value.message) == (
-        451, "4.3.0 Message could not be screened, please try again later"
+        451,
+        "4.3.0 Message could not be screened, please try again later",
     )
     assert gw.screener.holds == 1
     assert await gw.rows("SELECT count(*) FROM cases") == [(0,)]
@@ -449,8 +485,14 @@ async def test_starttls_required_before_mail(make_gateway: Factory, sink: Sink, 
     assert b"530 Must issue a STARTTLS command first\r\n" in replies
     context = ssl.create_default_context(cafile=str(gw.settings.ca_cert_path))
     errors, _ = await aiosmtplib.send(
-        customer_email(), sender="jane@example.com", recipients=[SERVED], hostname="localhost", port=gw.port,
-        start_tls=True, tls_context=context, timeout=20,
+        customer_email(),
+        sender="jane@example.com",
+        recipients=[SERVED],
+        hostname="localhost",
+        port=gw.port,
+        start_tls=True,
+        tls_context=context,
+        timeout=20,
     )
     assert errors == {}
     await sink.wait_for(1)
@@ -464,7 +506,8 @@ async def test_downstream_4xx_is_retried_with_the_configured_backoff(
 ) -> None:
     sink.answers = ["451 4.3.0 busy"] * 4
     gw = await make_gateway(  # no auto-reply: one outbox entry, one attempt sequence
-        relay_initial_backoff_seconds=0.2, relay_max_backoff_seconds=0.8,
+        relay_initial_backoff_seconds=0.2,
+        relay_max_backoff_seconds=0.8,
         policy_path=policy_without_auto_reply(tmp_path),
     )
     await send(gw.port, customer_email())
@@ -479,16 +522,12 @@ async def test_downstream_4xx_is_retried_with_the_configured_backoff(
     assert await gw.rows("SELECT attempts, state, last_error FROM outbox") == [(5, "delivered", None)]
 
 
-async def test_downstream_down_then_up_delivers_once_and_restart_resumes(
-    make_gateway: Factory, sink: Sink
-) -> None:
+async def test_downstream_down_then_up_delivers_once_and_restart_resumes(make_gateway: Factory, sink: Sink) -> None:
     await sink.stop()
     gw = await make_gateway(relay_initial_backoff_seconds=0.2, relay_max_backoff_seconds=0.4)
     await send(gw.port, customer_email())
     await asyncio.sleep(1.2)
-    [(attempts, state, error)] = await gw.rows(
-        "SELECT attempts, state, last_error FROM outbox WHERE kind = 'inbound'"
-    )
+    [(attempts, state, error)] = await gw.rows("SELECT attempts, state, last_error FROM outbox WHERE kind = 'inbound'")
     assert state == "pending"
     assert 2 <= attempts <= 5  # 0, 0.2, 0.6, 1.0 (+ scheduling slack)
     assert error.startswith("downstream unreachable")
@@ -503,9 +542,7 @@ async def test_downstream_down_then_up_delivers_once_and_restart_resumes(
     assert await gw2.rows("SELECT state FROM outbox WHERE kind = 'inbound'") == [("delivered",)]
 
 
-async def test_downstream_5xx_is_a_recorded_permanent_failure_with_an_alert(
-    make_gateway: Factory, sink: Sink
-) -> None:
+async def test_downstream_5xx_is_a_recorded_permanent_failure_with_an_alert(make_gateway: Factory, sink: Sink) -> None:
     sink.answers = ["550 5.7.1 no thanks"] * 2
     gw = await make_gateway()
     await send(gw.port, customer_email())
@@ -570,7 +607,10 @@ async def test_webhook_relay_posts_a_signed_json_envelope(make_gateway: Factory)
     kinds = {}
     for headers, body in _WebhookReceiver.received:
         assert verify_signature(
-            Sensitive(secret), timestamp=headers[TIMESTAMP_HEADER], body=body, signature=headers[SIGNATURE_HEADER],
+            Sensitive(secret),
+            timestamp=headers[TIMESTAMP_HEADER],
+            body=body,
+            signature=headers[SIGNATURE_HEADER],
             now=time.time(),
         )
         assert find_leaks(body, CANARIES) == []

@@ -256,10 +256,16 @@ def test_serve_refuses_open_relay_oversize_and_smuggling(tmp_path: Path, sink: R
     server = start_server(tmp_path / "gw", **gateway_env(sink.port, smtp_port, SMTP_MAX_MESSAGE_BYTES="50000"))
     try:
         for outside in ("victim@example.org", "user%victim.org@support.securedesk.test", "@relay:x@example.org"):
-            replies = raw_dialogue(smtp_port, [
-                b"EHLO client.test\r\n", b"MAIL FROM:<a@example.com>\r\n", f"RCPT TO:<{outside}>\r\n".encode(),
-                b"DATA\r\n", b"QUIT\r\n",
-            ])
+            replies = raw_dialogue(
+                smtp_port,
+                [
+                    b"EHLO client.test\r\n",
+                    b"MAIL FROM:<a@example.com>\r\n",
+                    f"RCPT TO:<{outside}>\r\n".encode(),
+                    b"DATA\r\n",
+                    b"QUIT\r\n",
+                ],
+            )
             assert b"550 5.7.1 Relaying denied: recipient is not served by this gateway\r\n" in replies, outside
             assert b"503 Error: need RCPT command\r\n" in replies, outside
 
@@ -267,10 +273,17 @@ def test_serve_refuses_open_relay_oversize_and_smuggling(tmp_path: Path, sink: R
         assert b"250-SIZE 50000\r\n" in replies
         assert any(r.startswith(b"552") for r in replies), replies
         big = b"Subject: big\r\n\r\n" + (b"x" * 70 + b"\r\n") * 1000 + b".\r\n"
-        replies = raw_dialogue(smtp_port, [
-            b"EHLO c\r\n", b"MAIL FROM:<a@example.com>\r\n", f"RCPT TO:<{SERVED}>\r\n".encode(), b"DATA\r\n", big,
-            b"QUIT\r\n",
-        ])
+        replies = raw_dialogue(
+            smtp_port,
+            [
+                b"EHLO c\r\n",
+                b"MAIL FROM:<a@example.com>\r\n",
+                f"RCPT TO:<{SERVED}>\r\n".encode(),
+                b"DATA\r\n",
+                big,
+                b"QUIT\r\n",
+            ],
+        )
         assert b"552 Error: Too much mail data\r\n" in replies
 
         for terminator in SMUGGLING:
@@ -278,10 +291,17 @@ def test_serve_refuses_open_relay_oversize_and_smuggling(tmp_path: Path, sink: R
                 b"Subject: hi\r\n\r\nfirst" + terminator + b"MAIL FROM:<ceo@support.securedesk.test>\r\n"
                 b"RCPT TO:<support@support.securedesk.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n"
             )
-            replies = raw_dialogue(smtp_port, [
-                b"EHLO c\r\n", b"MAIL FROM:<a@example.com>\r\n", f"RCPT TO:<{SERVED}>\r\n".encode(), b"DATA\r\n",
-                smuggled + b".\r\n", b"QUIT\r\n",
-            ])
+            replies = raw_dialogue(
+                smtp_port,
+                [
+                    b"EHLO c\r\n",
+                    b"MAIL FROM:<a@example.com>\r\n",
+                    f"RCPT TO:<{SERVED}>\r\n".encode(),
+                    b"DATA\r\n",
+                    smuggled + b".\r\n",
+                    b"QUIT\r\n",
+                ],
+            )
             assert (
                 b"554 5.6.0 Message refused: bare CR, or a lone dot line with a bare LF (SMTP smuggling)\r\n" in replies
             ), terminator
@@ -308,8 +328,11 @@ def test_downstream_down_then_up_is_retried_at_the_configured_backoff_and_delive
     downstream_port, smtp_port = pick_free_port(), pick_free_port()
     initial, maximum = 0.4, 1.6
     env = gateway_env(
-        downstream_port, smtp_port, RELAY_INITIAL_BACKOFF_SECONDS=str(initial),
-        RELAY_MAX_BACKOFF_SECONDS=str(maximum), RELAY_POLL_SECONDS="0.05",
+        downstream_port,
+        smtp_port,
+        RELAY_INITIAL_BACKOFF_SECONDS=str(initial),
+        RELAY_MAX_BACKOFF_SECONDS=str(maximum),
+        RELAY_POLL_SECONDS="0.05",
         POLICY_PATH=str(policy_without_auto_reply(tmp_path)),  # one outbox entry: one sequence of attempts
     )
     down = DownListener(downstream_port)

@@ -144,9 +144,7 @@ def test_a_number_typed_across_calls_of_one_conversation_is_found(
     assert other["entities"] == {}
 
 
-def test_detokenize_needs_the_scope_a_reason_and_the_same_key(
-    api_server: RunningServer, keys: dict[str, str]
-) -> None:
+def test_detokenize_needs_the_scope_a_reason_and_the_same_key(api_server: RunningServer, keys: dict[str, str]) -> None:
     screened = call(api_server, "/api/v1/screen", keys["forum"], {"parts": [{"name": "b", "text": f"IBAN {IBAN}"}]})
     token = screened.json()["findings"][0]["token"]
 
@@ -155,10 +153,12 @@ def test_detokenize_needs_the_scope_a_reason_and_the_same_key(
     assert opened.json() == {"token": token, "value": IBAN.replace(" ", "")}
     assert opened.headers["cache-control"] == "no-store"
 
-    assert_problem(call(api_server, "/api/v1/detokenize", keys["screen-only"], {"token": token,
-                                                                                "reason": "refund ticket 77"}), 403)
-    assert_problem(call(api_server, "/api/v1/detokenize", keys["helpdesk"], {"token": token,
-                                                                             "reason": "refund ticket 77"}), 404)
+    assert_problem(
+        call(api_server, "/api/v1/detokenize", keys["screen-only"], {"token": token, "reason": "refund ticket 77"}), 403
+    )
+    assert_problem(
+        call(api_server, "/api/v1/detokenize", keys["helpdesk"], {"token": token, "reason": "refund ticket 77"}), 404
+    )
     assert_problem(call(api_server, "/api/v1/detokenize", keys["forum"], {"token": token, "reason": "x"}), 400)
     events = audit_actions(api_server)
     assert ("secret.detokenize", "success", "api:forum") in events
@@ -202,9 +202,7 @@ def test_an_oversized_body_is_413(api_server: RunningServer, keys: dict[str, str
 @pytest.mark.parametrize(
     "authorization", [None, "Bearer", "Bearer sdk_nope", "Basic Zm9vOmJhcg==", "Bearer " + "a" * 5000]
 )
-def test_a_bad_key_is_401_without_saying_why(
-    api_server: RunningServer, authorization: str | None
-) -> None:
+def test_a_bad_key_is_401_without_saying_why(api_server: RunningServer, authorization: str | None) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
     response = call(api_server, "/api/v1/screen", None, {"parts": [{"name": "b", "text": "x"}]}, **headers)
     problem = assert_problem(response, 401)

@@ -68,8 +68,11 @@ def enrol(server: Installation, name: str, role: str) -> Account:
         assert shown is not None
         secret = shown.group(1).replace(" ", "")
         step = int(time.time()) // STEP
-        done = client.post(path, data={"password": PASSWORD, "password_confirm": PASSWORD,
-                                       "code": pyotp.TOTP(secret).at(step * STEP)}, headers=HTML)
+        done = client.post(
+            path,
+            data={"password": PASSWORD, "password_confirm": PASSWORD, "code": pyotp.TOTP(secret).at(step * STEP)},
+            headers=HTML,
+        )
     assert done.status_code == 200, done.text
     return Account(name, secret, step)
 
@@ -77,8 +80,9 @@ def enrol(server: Installation, name: str, role: str) -> Account:
 def login(server: Installation, account: Account, client: httpx.Client | None = None) -> tuple[httpx.Client, str]:
     """A client holding a fresh session of ``account``, and that session's CSRF token."""
     client = client if client is not None else server.client()
-    response = client.post("/login", data={"name": account.name, "password": PASSWORD,
-                                           "code": account.next_code()}, headers=HTML)
+    response = client.post(
+        "/login", data={"name": account.name, "password": PASSWORD, "code": account.next_code()}, headers=HTML
+    )
     assert response.status_code == 303, response.text
     page = client.get("/staff", headers=HTML)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -96,8 +100,9 @@ def test_login_with_password_and_totp(staff_server: RunningServer) -> None:
     account = enrol(staff_server, "e2e-ada", "admin")
     client = staff_server.client()
 
-    response = client.post("/login", data={"name": "e2e-ada", "password": PASSWORD,
-                                           "code": account.next_code()}, headers=HTML)
+    response = client.post(
+        "/login", data={"name": "e2e-ada", "password": PASSWORD, "code": account.next_code()}, headers=HTML
+    )
     page = client.get("/admin/users", headers=HTML)
 
     assert response.status_code == 303
@@ -120,13 +125,16 @@ def test_lockout_after_ten_failures_answers_like_any_failure(staff_server: Runni
     answers = []
     with staff_server.client() as client:
         for attempt in range(10):
-            response = client.post("/login", data={"name": "e2e-locky", "password": f"wrong {attempt}",
-                                                   "code": "000000"}, headers=HTML)
+            response = client.post(
+                "/login", data={"name": "e2e-locky", "password": f"wrong {attempt}", "code": "000000"}, headers=HTML
+            )
             answers.append((response.status_code, response.text))
-        locked = client.post("/login", data={"name": "e2e-locky", "password": PASSWORD,
-                                             "code": account.next_code()}, headers=HTML)
-        unknown = client.post("/login", data={"name": "e2e-nobody", "password": PASSWORD, "code": "123456"},
-                              headers=HTML)
+        locked = client.post(
+            "/login", data={"name": "e2e-locky", "password": PASSWORD, "code": account.next_code()}, headers=HTML
+        )
+        unknown = client.post(
+            "/login", data={"name": "e2e-nobody", "password": PASSWORD, "code": "123456"}, headers=HTML
+        )
 
     assert set(answers) == {(locked.status_code, locked.text)}
     assert (unknown.status_code, unknown.text) == (locked.status_code, locked.text)
@@ -161,10 +169,14 @@ def test_forms_without_the_right_csrf_token_are_refused(staff_server: RunningSer
     client, csrf = login(staff_server, admin)
 
     missing = client.post("/admin/users/add", data={"name": "e2e-ghost1", "role": "admin"}, headers=HTML)
-    wrong = client.post("/admin/users/add", data={"name": "e2e-ghost2", "role": "admin", "csrf_token": csrf[::-1]},
-                        headers=HTML)
-    foreign = client.post("/admin/users/add", data={"name": "e2e-ghost3", "role": "admin", "csrf_token": csrf},
-                          headers={**HTML, "Origin": "https://evil.example"})
+    wrong = client.post(
+        "/admin/users/add", data={"name": "e2e-ghost2", "role": "admin", "csrf_token": csrf[::-1]}, headers=HTML
+    )
+    foreign = client.post(
+        "/admin/users/add",
+        data={"name": "e2e-ghost3", "role": "admin", "csrf_token": csrf},
+        headers={**HTML, "Origin": "https://evil.example"},
+    )
     client.close()
 
     assert (missing.status_code, wrong.status_code, foreign.status_code) == (403, 403, 403)
@@ -208,8 +220,9 @@ def test_audit_search_export_and_verify(staff_server: RunningServer, tmp_path: P
     assert re.search(r"<td>e2e-carl</td>\s*<td>compliance</td>\s*<td><code>auth.login</code>", search.text)
     assert export.status_code == 200
     assert export.headers["cache-control"] == "no-store"
-    match = re.fullmatch(r'attachment; filename="(securedesk-audit-\d{8}-\d{8}\.csv)"',
-                         export.headers["content-disposition"])
+    match = re.fullmatch(
+        r'attachment; filename="(securedesk-audit-\d{8}-\d{8}\.csv)"', export.headers["content-disposition"]
+    )
     assert match is not None
     downloaded = tmp_path / match.group(1)
     downloaded.write_bytes(export.content)
@@ -221,7 +234,9 @@ def test_audit_search_export_and_verify(staff_server: RunningServer, tmp_path: P
     # Reading the log was itself recorded, by the officer, from the web.
     reads = audit_events(staff_server, "--actor", "e2e-carl", "--action", "audit.*")
     assert [(e["action"], e["channel"]) for e in reads] == [
-        ("audit.verify", "web"), ("audit.export", "web"), ("audit.search", "web")
+        ("audit.verify", "web"),
+        ("audit.export", "web"),
+        ("audit.search", "web"),
     ]
 
 
@@ -231,12 +246,17 @@ def test_sensitive_actions_need_a_recent_code(server_factory: ServerFactory) -> 
     client, csrf = login(server, admin)
     time.sleep(1.5)
 
-    refused = client.post("/admin/users/add", data={"csrf_token": csrf, "name": "e2e-late", "role": "agent",
-                                                    "return_to": "/admin/users"}, headers=HTML)
-    confirmed = client.post("/step-up", data={"csrf_token": csrf, "code": admin.next_code(),
-                                              "return_to": "/admin/users"}, headers=HTML)
-    added = client.post("/admin/users/add", data={"csrf_token": csrf, "name": "e2e-late", "role": "agent"},
-                        headers=HTML)
+    refused = client.post(
+        "/admin/users/add",
+        data={"csrf_token": csrf, "name": "e2e-late", "role": "agent", "return_to": "/admin/users"},
+        headers=HTML,
+    )
+    confirmed = client.post(
+        "/step-up", data={"csrf_token": csrf, "code": admin.next_code(), "return_to": "/admin/users"}, headers=HTML
+    )
+    added = client.post(
+        "/admin/users/add", data={"csrf_token": csrf, "name": "e2e-late", "role": "agent"}, headers=HTML
+    )
     client.close()
 
     assert refused.status_code == 403
@@ -253,8 +273,9 @@ def test_sighup_reloads_the_policy_and_an_invalid_policy_stops_the_start(
     policy = tmp_path / "policy.toml"
     shutil.copyfile(PROJECT_ROOT / "policies" / "default.toml", policy)
     server = server_factory(policy_path=str(policy))
-    policy.write_text(policy.read_text(encoding="utf-8").replace('name = "default"', 'name = "e2e"', 1),
-                      encoding="utf-8")
+    policy.write_text(
+        policy.read_text(encoding="utf-8").replace('name = "default"', 'name = "e2e"', 1), encoding="utf-8"
+    )
 
     server.process.send_signal(signal.SIGHUP)
     loads = _wait_for_loads(server, 2)
@@ -301,8 +322,11 @@ def test_an_admin_creates_and_revokes_an_api_key_from_the_admin_pages(staff_serv
     body = json.dumps({"parts": [{"name": "b", "text": "card 4111 1111 1111 1111"}]})
     screened = client.post("/api/v1/screen", content=body, headers=api)
     listing = client.get("/admin/api-keys", headers=HTML)
-    revoked = client.post("/admin/api-keys/revoke", headers=HTML,
-                          data={"csrf_token": csrf, "name": "e2e-forum", "return_to": "/admin/api-keys"})
+    revoked = client.post(
+        "/admin/api-keys/revoke",
+        headers=HTML,
+        data={"csrf_token": csrf, "name": "e2e-forum", "return_to": "/admin/api-keys"},
+    )
     refused = client.post("/api/v1/screen", content=body, headers=api)
     client.close()
 

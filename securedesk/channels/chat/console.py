@@ -77,8 +77,12 @@ class _RevealAudit:
 
     async def __call__(self, *, token: str, kind: str, actor: str, reason: str) -> None:
         await self._audit.record(
-            actor=actor, role=self._principal.role.value, action="secret.reveal",
-            target=f"case:{self._case_id};secret:{token};kind:{kind}", origin_ip=self._origin_ip, channel="web",
+            actor=actor,
+            role=self._principal.role.value,
+            action="secret.reveal",
+            target=f"case:{self._case_id};secret:{token};kind:{kind}",
+            origin_ip=self._origin_ip,
+            channel="web",
             reason=reason,
         )
 
@@ -118,8 +122,12 @@ class AgentConsole:
         """The case with its transcript and vaulted items, after recording ``case.view`` (no event, no view)."""
         case = await self.case(principal, case_id)
         await self._audit.record(
-            actor=principal.name, role=principal.role.value, action="case.view", target=f"case:{case.id}",
-            origin_ip=origin_ip, channel="web",
+            actor=principal.name,
+            role=principal.role.value,
+            action="case.view",
+            target=f"case:{case.id}",
+            origin_ip=origin_ip,
+            channel="web",
         )
         messages = await self._cases.list_messages(case.id)
         vaulted = await self._cases.list_vaulted(case.id, now=self._clock.now())
@@ -145,8 +153,9 @@ class AgentConsole:
             raise InvalidInput("State why you need to see this value (a few words).")
         if len(reason) > MAX_REASON_CHARS:
             raise InvalidInput(f"The reason is limited to {MAX_REASON_CHARS} characters.")
-        item = next((i for i in await self._cases.list_vaulted(case.id, now=self._clock.now()) if i.token == token),
-                    None)
+        item = next(
+            (i for i in await self._cases.list_vaulted(case.id, now=self._clock.now()) if i.token == token), None
+        )
         if item is None:
             raise NotFound("No such protected value on this case.")
         self._require_reveal(principal, case, item)
@@ -156,7 +165,9 @@ class AgentConsole:
             await self._refused(principal, case, item, origin_ip, "rate limit reached")
             raise
         value = await self._vault.open(
-            item.token, actor=principal.name, reason=reason,
+            item.token,
+            actor=principal.name,
+            reason=reason,
             audit=_RevealAudit(self._audit, principal, case.id, origin_ip),
         )
         return item, value
@@ -164,8 +175,7 @@ class AgentConsole:
     def _require_reveal(self, principal: Principal, case: CaseRecord, item: VaultedItem) -> None:
         policy = self._policy.current
         roles = policy.rule(item.kind, item.source).reveal_roles if item.source in CHANNELS else frozenset()
-        require(principal, Permission.SECRET_REVEAL, case=case, secret_kind=item.kind,
-                reveal_roles={item.kind: roles})
+        require(principal, Permission.SECRET_REVEAL, case=case, secret_kind=item.kind, reveal_roles={item.kind: roles})
 
     async def _refused(
         self, principal: Principal, case: CaseRecord, item: VaultedItem, origin_ip: str | None, why: str
@@ -173,7 +183,12 @@ class AgentConsole:
         # The refusal stands either way; a failed write is counted by the audit log.
         with contextlib.suppress(AuditError):
             await self._audit.record(
-                actor=principal.name, role=principal.role.value, action="secret.reveal",
-                target=f"case:{case.id};secret:{item.token};kind:{item.kind}", outcome="denied", origin_ip=origin_ip,
-                channel="web", reason=why,
+                actor=principal.name,
+                role=principal.role.value,
+                action="secret.reveal",
+                target=f"case:{case.id};secret:{item.token};kind:{item.kind}",
+                outcome="denied",
+                origin_ip=origin_ip,
+                channel="web",
+                reason=why,
             )

@@ -49,8 +49,9 @@ def encode(frame: Mapping[str, Any]) -> str:
 class Peer:
     """One open connection: its frames are queued and written in order by its own writer task."""
 
-    def __init__(self, socket: ChatSocket, *, channel: str, metrics: Metrics | None = None,
-                 max_queued: int = MAX_QUEUED_FRAMES) -> None:
+    def __init__(
+        self, socket: ChatSocket, *, channel: str, metrics: Metrics | None = None, max_queued: int = MAX_QUEUED_FRAMES
+    ) -> None:
         self.socket = socket
         self.channel = channel
         self._metrics = metrics
@@ -135,8 +136,9 @@ class Peer:
                 self.close_code = code
                 await self.socket.close(code, reason or None)
         except Exception as exc:  # the connection broke under us: nothing more can be written to it
-            logger.info("chat.peer_write_failed", extra={"fields": {"channel": self.channel,
-                                                                    "error": type(exc).__name__}})
+            logger.info(
+                "chat.peer_write_failed", extra={"fields": {"channel": self.channel, "error": type(exc).__name__}}
+            )
             if self._close is None:
                 self._close = (CLOSE_INTERNAL, "")
         finally:

@@ -80,8 +80,9 @@ class ChatWriter:
                 if len(batch) == 1:
                     _settle(batch[0][1], error=exc)
                     continue
-                logger.warning("chat.batch_write_failed", extra={"fields": {"items": len(batch),
-                                                                            "error": type(exc).__name__}})
+                logger.warning(
+                    "chat.batch_write_failed", extra={"fields": {"items": len(batch), "error": type(exc).__name__}}
+                )
                 for item, future in batch:  # one by one: only the bad row fails
                     try:
                         result = (await self._commit([item]))[0]
@@ -98,8 +99,9 @@ class ChatWriter:
         async with self._cases.transaction() as conn:
             for index, item in enumerate(items):  # cases first: a message of the batch may belong to one
                 if isinstance(item, CaseOpen):
-                    customer_id = await self._cases.insert_anonymous_customer(conn, lang=item.lang,
-                                                                              now=item.case.created_at)
+                    customer_id = await self._cases.insert_anonymous_customer(
+                        conn, lang=item.lang, now=item.case.created_at
+                    )
                     case = CaseRecord(**{**item.case.__dict__, "customer_id": customer_id})
                     results[index] = await self._cases.insert_case(conn, case)
             writes = [item for item in items if isinstance(item, MessageWrite)]

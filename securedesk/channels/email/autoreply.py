@@ -69,9 +69,7 @@ def build_auto_reply(
     links = {"form_url": f"{base}/form", "lookup_url": f"{base}/lookup", "callback_url": f"{base}/callback"}
     if blocked:
         found = [entity for entity, count in entities.items() if count > 0] or ["CREDIT_CARD"]
-        body = messages.render(
-            "block.refused", lang, contents=messages.describe_entities(found, lang), **links
-        )
+        body = messages.render("block.refused", lang, contents=messages.describe_entities(found, lang), **links)
         subject = messages.render("block.subject", lang)
     else:
         body = nudge or messages.render("nudge.removed", lang, **links)

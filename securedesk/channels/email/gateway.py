@@ -73,13 +73,24 @@ class EmailGateway:
             None
             if relay is None
             else RelayWorker(
-                outbox=self.outbox, relay=relay, schedule=RetrySchedule.from_settings(settings), clock=clock,
-                audit=audit, poll_seconds=settings.relay_poll_seconds, cipher=encryptor,
+                outbox=self.outbox,
+                relay=relay,
+                schedule=RetrySchedule.from_settings(settings),
+                clock=clock,
+                audit=audit,
+                poll_seconds=settings.relay_poll_seconds,
+                cipher=encryptor,
             )
         )
         self.intake = EmailIntake(
-            settings=settings, screener=screener, cases=self.cases, outbox=self.outbox, policy=policy, clock=clock,
-            encryptor=encryptor, on_queued=None if self.relay_worker is None else self.relay_worker.wake,
+            settings=settings,
+            screener=screener,
+            cases=self.cases,
+            outbox=self.outbox,
+            policy=policy,
+            clock=clock,
+            encryptor=encryptor,
+            on_queued=None if self.relay_worker is None else self.relay_worker.wake,
         )
         self.ingress = SmtpIngress(EmailIngressHandler(self.intake, settings), settings, metrics=metrics)
 

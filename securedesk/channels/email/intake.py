@@ -118,7 +118,11 @@ class EmailIntake:
         case, customer_id = await self._open_case(inbound.mail_from)
         try:
             parts = await self._screener.screen_many(
-                document.segments, channel=CHANNEL, lang=None, case_id=case.id, sender=inbound.mail_from or None,
+                document.segments,
+                channel=CHANNEL,
+                lang=None,
+                case_id=case.id,
+                sender=inbound.mail_from or None,
                 customer_id=customer_id,
             )
             screened = parts.screened
@@ -133,9 +137,7 @@ class EmailIntake:
                 quarantine_refs={index: record.id for index, record in quarantine.items()},
                 authserv_id=self._settings.smtp_hostname,
             )
-            outcome = await self._commit(
-                inbound, case, customer_id, screened, rebuilt, document, quarantine
-            )
+            outcome = await self._commit(inbound, case, customer_id, screened, rebuilt, document, quarantine)
         except BaseException:
             await self._discard_case(case.id)
             raise
@@ -152,8 +154,12 @@ class EmailIntake:
             case = await self._cases.insert_case(
                 conn,
                 CaseRecord(
-                    id=new_case_id(), reference=new_case_reference(), channel=CHANNEL, created_at=now,
-                    updated_at=now, customer_id=customer_id,
+                    id=new_case_id(),
+                    reference=new_case_reference(),
+                    channel=CHANNEL,
+                    created_at=now,
+                    updated_at=now,
+                    customer_id=customer_id,
                 ),
             )
         return case, customer_id
@@ -179,8 +185,13 @@ class EmailIntake:
                 encryptor.encrypt_field, part.payload, table="email_quarantine", row_id=record_id, column="content"
             )
             out[index] = QuarantinedAttachment(
-                id=record_id, case_id=None, content_type=part.content_type, filename=None, size=part.size,
-                content=blob, created_at=now,
+                id=record_id,
+                case_id=None,
+                content_type=part.content_type,
+                filename=None,
+                size=part.size,
+                content=blob,
+                created_at=now,
             )
         return out
 
@@ -222,8 +233,15 @@ class EmailIntake:
             await self._cases.insert_message(
                 conn,
                 MessageRecord(
-                    id=new_message_id(), case_id=case.id, direction="inbound", sender_kind="customer",
-                    sender_id=customer_id, body=body, created_at=now, state=state, meta=meta,
+                    id=new_message_id(),
+                    case_id=case.id,
+                    direction="inbound",
+                    sender_kind="customer",
+                    sender_id=customer_id,
+                    body=body,
+                    created_at=now,
+                    state=state,
+                    meta=meta,
                 ),
             )
             for record in quarantine.values():
@@ -232,9 +250,17 @@ class EmailIntake:
                 await self._outbox.enqueue(
                     conn,
                     OutboxEntry(
-                        id=new_outbox_id(), message_id=rebuilt.message_id, kind="inbound", case_id=case.id,
-                        mail_from=inbound.mail_from, rcpt_to=inbound.rcpt_to, content=rebuilt.content,
-                        state="pending", attempts=0, created_at=now, next_attempt_at=now,
+                        id=new_outbox_id(),
+                        message_id=rebuilt.message_id,
+                        kind="inbound",
+                        case_id=case.id,
+                        mail_from=inbound.mail_from,
+                        rcpt_to=inbound.rcpt_to,
+                        content=rebuilt.content,
+                        state="pending",
+                        attempts=0,
+                        created_at=now,
+                        next_attempt_at=now,
                     ),
                 )
             if decision in (Decision.DELIVER_WITH_NUDGE, Decision.BLOCK):
@@ -262,16 +288,31 @@ class EmailIntake:
             log.info("no auto-reply: one was sent to this sender within the hour")
             return
         reply = build_auto_reply(
-            self._settings, to=inbound.mail_from, lang=screened.lang, nudge=screened.nudge,
-            blocked=screened.decision is Decision.BLOCK, entities=screened.entities, case_reference=case.reference,
-            in_reply_to=rebuilt.message_id, message_id=f"<sd.{secrets.token_hex(16)}@{self._settings.smtp_hostname}>",
+            self._settings,
+            to=inbound.mail_from,
+            lang=screened.lang,
+            nudge=screened.nudge,
+            blocked=screened.decision is Decision.BLOCK,
+            entities=screened.entities,
+            case_reference=case.reference,
+            in_reply_to=rebuilt.message_id,
+            message_id=f"<sd.{secrets.token_hex(16)}@{self._settings.smtp_hostname}>",
             now=now,
         )
         await self._outbox.enqueue(
             conn,
             OutboxEntry(
-                id=new_outbox_id(), message_id=reply.message_id, kind="autoreply", case_id=case.id, mail_from="",
-                rcpt_to=(inbound.mail_from,), content=reply.content, state="pending", attempts=0, created_at=now,
-                next_attempt_at=now, reply_key=reply.reply_to,
+                id=new_outbox_id(),
+                message_id=reply.message_id,
+                kind="autoreply",
+                case_id=case.id,
+                mail_from="",
+                rcpt_to=(inbound.mail_from,),
+                content=reply.content,
+                state="pending",
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+                reply_key=reply.reply_to,
             ),
         )

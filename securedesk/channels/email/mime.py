@@ -36,8 +36,17 @@ from securedesk.policy import AttachmentHandling, AttachmentPolicy, attachment_c
 #: parameter is screened on its own, see ``_plan_filename``).
 _STRUCTURAL_HEADERS: Final = frozenset(
     {
-        "date", "mime-version", "content-type", "content-transfer-encoding", "content-disposition", "content-md5",
-        "resent-date", "precedence", "auto-submitted", "x-auto-response-suppress", "x-securedesk-screened",
+        "date",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+        "content-disposition",
+        "content-md5",
+        "resent-date",
+        "precedence",
+        "auto-submitted",
+        "x-auto-response-suppress",
+        "x-securedesk-screened",
     }
 )
 #: Headers that carry identifiers, routing or signatures: kept as they are for threading and tracing, but screened,
@@ -45,10 +54,28 @@ _STRUCTURAL_HEADERS: Final = frozenset(
 #: (a rewritten identifier or signature means nothing downstream).
 _IDENTIFIER_HEADERS: Final = frozenset(
     {
-        "message-id", "content-id", "received", "return-path", "dkim-signature", "domainkey-signature",
-        "authentication-results", "arc-seal", "arc-message-signature", "arc-authentication-results",
-        "received-spf", "references", "in-reply-to", "resent-message-id", "list-id", "list-unsubscribe",
-        "list-unsubscribe-post", "list-post", "list-help", "list-subscribe", "list-owner", "list-archive",
+        "message-id",
+        "content-id",
+        "received",
+        "return-path",
+        "dkim-signature",
+        "domainkey-signature",
+        "authentication-results",
+        "arc-seal",
+        "arc-message-signature",
+        "arc-authentication-results",
+        "received-spf",
+        "references",
+        "in-reply-to",
+        "resent-message-id",
+        "list-id",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+        "list-post",
+        "list-help",
+        "list-subscribe",
+        "list-owner",
+        "list-archive",
     }
 )
 #: What a header's plan returns to have the header left out.
@@ -56,8 +83,21 @@ _DROP: Final = "\x00drop"
 #: Headers holding addresses: display names and addresses are screened one by one.
 _ADDRESS_HEADERS: Final = frozenset(
     {
-        "from", "to", "cc", "bcc", "reply-to", "sender", "resent-from", "resent-to", "resent-cc", "resent-bcc",
-        "resent-sender", "disposition-notification-to", "return-receipt-to", "delivered-to", "mail-followup-to",
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "reply-to",
+        "sender",
+        "resent-from",
+        "resent-to",
+        "resent-cc",
+        "resent-bcc",
+        "resent-sender",
+        "disposition-notification-to",
+        "return-receipt-to",
+        "delivered-to",
+        "mail-followup-to",
         "mail-reply-to",
     }
 )
@@ -67,9 +107,18 @@ _MESSAGE_TYPES: Final = frozenset(
 )
 #: File name extensions that make a generic ``application/octet-stream`` part text we can screen.
 _TEXT_EXTENSIONS: Final = {
-    "txt": "text/plain", "csv": "text/csv", "tsv": "text/tab-separated-values", "json": "application/json",
-    "ics": "text/calendar", "vcf": "text/vcard", "eml": "message/rfc822", "html": "text/html", "htm": "text/html",
-    "xml": "application/xml", "md": "text/markdown", "log": "text/plain",
+    "txt": "text/plain",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "json": "application/json",
+    "ics": "text/calendar",
+    "vcf": "text/vcard",
+    "eml": "message/rfc822",
+    "html": "text/html",
+    "htm": "text/html",
+    "xml": "application/xml",
+    "md": "text/markdown",
+    "log": "text/plain",
 }
 _CLEAN_TRANSFER_ENCODINGS: Final = frozenset({"", "7bit", "8bit", "binary", "quoted-printable", "base64"})
 #: An address whose text had to be redacted: the original cannot be passed on, nor made into a valid address.
@@ -226,8 +275,10 @@ class MimeDocument:
             inner_raw = b"".join(serialize(child) for child in payload if isinstance(child, Message))
             body = inner_raw.split(b"\r\n\r\n", 1)[-1] if b"\r\n\r\n" in inner_raw else inner_raw
             holder = email.message_from_bytes(
-                b"Content-Transfer-Encoding: " + str(part.get("Content-Transfer-Encoding")).encode("ascii", "replace")
-                + b"\r\n\r\n" + body,
+                b"Content-Transfer-Encoding: "
+                + str(part.get("Content-Transfer-Encoding")).encode("ascii", "replace")
+                + b"\r\n\r\n"
+                + body,
                 policy=email_policy.compat32,
             )
             decoded = holder.get_payload(decode=True)
@@ -573,8 +624,15 @@ def set_text_payload(part: Message, text: str) -> None:
 
 
 def _replace_with_notice(part: Message, notice: str) -> None:
-    for name in ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "Content-ID",
-                 "Content-Description", "Content-Location", "Content-MD5"):
+    for name in (
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "Content-Disposition",
+        "Content-ID",
+        "Content-Description",
+        "Content-Location",
+        "Content-MD5",
+    ):
         del part[name]
     part.set_payload(quopri.encodestring((notice + "\n").encode("utf-8")).decode("ascii").replace("\n", "\r\n"))
     part["Content-Type"] = 'text/plain; charset="utf-8"'

@@ -98,8 +98,11 @@ class RelayWorker:
 
     async def run_once(self) -> int:
         """Try every due entry once; return how many were delivered."""
-        due = [e for e in await self._outbox.due(now=self._clock.now(), limit=self._batch_size)
-               if e.id not in self._in_flight]
+        due = [
+            e
+            for e in await self._outbox.due(now=self._clock.now(), limit=self._batch_size)
+            if e.id not in self._in_flight
+        ]
         if not due:
             return 0
         limit = asyncio.Semaphore(self._concurrency)
@@ -117,8 +120,12 @@ class RelayWorker:
             try:
                 content = self._content(entry)
                 message = OutboundMessage(
-                    message_id=entry.message_id, mail_from=entry.mail_from, rcpt_to=entry.rcpt_to,
-                    content=content, kind=entry.kind, case_id=entry.case_id,
+                    message_id=entry.message_id,
+                    mail_from=entry.mail_from,
+                    rcpt_to=entry.rcpt_to,
+                    content=content,
+                    kind=entry.kind,
+                    case_id=entry.case_id,
                 )
                 await self._relay.deliver(message)
             except DeliveryError as exc:
@@ -164,8 +171,13 @@ class RelayWorker:
             return
         try:
             await self._audit.record(
-                actor="system:relay", role="system", action=action, target=entry.id, outcome="failure",
-                channel="email", reason=reason,
+                actor="system:relay",
+                role="system",
+                action=action,
+                target=entry.id,
+                outcome="failure",
+                channel="email",
+                reason=reason,
             )
         except SecureDeskError:
             # The state change is already committed; the alert is also in the log above.

@@ -26,8 +26,17 @@ class UsSsn(EntityType):
     LENGTHS: ClassVar[frozenset[int]] = frozenset({9})
     CONTEXT: ClassVar[dict[str, tuple[str, ...]]] = {
         "en": (
-            "ssn", "ssns", "social security", "social security number", "social", "soc sec", "ss", "ssa", "taxpayer",
-            "tin", "itin",
+            "ssn",
+            "ssns",
+            "social security",
+            "social security number",
+            "social",
+            "soc sec",
+            "ss",
+            "ssa",
+            "taxpayer",
+            "tin",
+            "itin",
         ),
         "fr": ("ssn", "social security", "numéro de sécurité sociale américain", "américain", "états-unis", "us"),
         "sv": ("ssn", "social security", "amerikanskt", "amerikanska", "usa"),

@@ -17,8 +17,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
 def send(page: BrowserPage, text: str) -> None:
-    box = page.page.get_by_label("Your message" if page.page.locator("html").get_attribute("lang") == "en"
-                                 else "Votre message")
+    box = page.page.get_by_label(
+        "Your message" if page.page.locator("html").get_attribute("lang") == "en" else "Votre message"
+    )
     box.fill(text)
     box.press("Enter")
 
@@ -57,8 +58,11 @@ def test_a_customer_chats_through_the_widget(browser_page: BrowserPage, securede
         listing = agent.get("/agent", headers=HTML)
         case_path = re.findall(r'href="(/agent/cases/case_[0-9a-f]+)"', listing.text)[0]
         case_page = agent.get(case_path, headers=HTML)
-        sent = agent.post(f"{case_path}/reply", data={"csrf_token": csrf_of(case_page.text), "text": "We are on it!"},
-                          headers={**HTML, "Origin": base})
+        sent = agent.post(
+            f"{case_path}/reply",
+            data={"csrf_token": csrf_of(case_page.text), "text": "We are on it!"},
+            headers={**HTML, "Origin": base},
+        )
         assert sent.status_code == 200
     expect(log.locator(".chat-agent .chat-text")).to_have_text("We are on it!")
     browser_page.screenshot("chat-widget")

@@ -37,37 +37,106 @@ class Language:
 
 LANGUAGES = {
     "en": Language(
-        "en", "en-US", "America/New_York", "anna@example.com", "Card declined", "Hello, my card was declined.",
-        "(201) 555-0123", "United States (+1)", "+1 2••-•••-•123",
-        {"form_title": "Update your payment card", "card": "Card number", "send": "Send securely",
-         "thanks": "Thank you", "lookup": "Email address or case reference", "get_code": "Send me a code",
-         "code": "6-digit code", "continue": "Continue", "case": "Case {reference}",
-         "on_file": "VISA •••• 1111 on file",
-         "callback": "Ask us to call you back", "phone": "Phone number", "country": "Country", "day": "Day",
-         "from": "From", "until": "Until", "request": "Request a call-back", "received": "Your call-back request was "
-         "received.", "requested": "Requested", "claimed": "An agent is about to call you", "done": "Done"},
+        "en",
+        "en-US",
+        "America/New_York",
+        "anna@example.com",
+        "Card declined",
+        "Hello, my card was declined.",
+        "(201) 555-0123",
+        "United States (+1)",
+        "+1 2••-•••-•123",
+        {
+            "form_title": "Update your payment card",
+            "card": "Card number",
+            "send": "Send securely",
+            "thanks": "Thank you",
+            "lookup": "Email address or case reference",
+            "get_code": "Send me a code",
+            "code": "6-digit code",
+            "continue": "Continue",
+            "case": "Case {reference}",
+            "on_file": "VISA •••• 1111 on file",
+            "callback": "Ask us to call you back",
+            "phone": "Phone number",
+            "country": "Country",
+            "day": "Day",
+            "from": "From",
+            "until": "Until",
+            "request": "Request a call-back",
+            "received": "Your call-back request was received.",
+            "requested": "Requested",
+            "claimed": "An agent is about to call you",
+            "done": "Done",
+        },
     ),
     "fr": Language(
-        "fr", "fr-FR", "Europe/Paris", "louise@example.fr", "Carte refusée", "Bonjour, ma carte a été refusée hier.",
-        "06 12 34 56 78", "France (+33)", "+33 6 •• •• •6 78",
-        {"form_title": "Mettre à jour votre carte bancaire", "card": "Numéro de carte",
-         "send": "Envoyer en toute sécurité", "thanks": "Merci", "lookup": "Adresse e-mail ou référence du dossier",
-         "get_code": "M'envoyer un code", "code": "Code à 6 chiffres", "continue": "Continuer",
-         "case": "Dossier {reference}", "on_file": "VISA •••• 1111 enregistré", "callback": "Demander à être rappelé",
-         "phone": "Numéro de téléphone", "country": "Pays", "day": "Jour", "from": "De", "until": "À",
-         "request": "Demander un rappel", "received": "Votre demande de rappel a bien été reçue.",
-         "requested": "Demandé", "claimed": "Un conseiller va vous appeler", "done": "Effectué"},
+        "fr",
+        "fr-FR",
+        "Europe/Paris",
+        "louise@example.fr",
+        "Carte refusée",
+        "Bonjour, ma carte a été refusée hier.",
+        "06 12 34 56 78",
+        "France (+33)",
+        "+33 6 •• •• •6 78",
+        {
+            "form_title": "Mettre à jour votre carte bancaire",
+            "card": "Numéro de carte",
+            "send": "Envoyer en toute sécurité",
+            "thanks": "Merci",
+            "lookup": "Adresse e-mail ou référence du dossier",
+            "get_code": "M'envoyer un code",
+            "code": "Code à 6 chiffres",
+            "continue": "Continuer",
+            "case": "Dossier {reference}",
+            "on_file": "VISA •••• 1111 enregistré",
+            "callback": "Demander à être rappelé",
+            "phone": "Numéro de téléphone",
+            "country": "Pays",
+            "day": "Jour",
+            "from": "De",
+            "until": "À",
+            "request": "Demander un rappel",
+            "received": "Votre demande de rappel a bien été reçue.",
+            "requested": "Demandé",
+            "claimed": "Un conseiller va vous appeler",
+            "done": "Effectué",
+        },
     ),
     "sv": Language(
-        "sv", "sv-SE", "Europe/Stockholm", "sven@example.se", "Kortet nekades", "Hej, mitt kort nekades i går.",
-        "070-123 45 67", "Sverige (+46)", "+46 7• ••• •5 67",
-        {"form_title": "Uppdatera ditt betalkort", "card": "Kortnummer", "send": "Skicka säkert", "thanks": "Tack",
-         "lookup": "E-postadress eller ärendenummer", "get_code": "Skicka en kod", "code": "Sexsiffrig kod",
-         "continue": "Fortsätt", "case": "Ärende {reference}", "on_file": "VISA •••• 1111 sparat",
-         "callback": "Be oss ringa upp dig", "phone": "Telefonnummer", "country": "Land", "day": "Dag",
-         "from": "Från", "until": "Till", "request": "Begär återuppringning",
-         "received": "Vi har tagit emot din begäran om återuppringning.", "requested": "Begärd",
-         "claimed": "En handläggare ringer dig snart", "done": "Genomförd"},
+        "sv",
+        "sv-SE",
+        "Europe/Stockholm",
+        "sven@example.se",
+        "Kortet nekades",
+        "Hej, mitt kort nekades i går.",
+        "070-123 45 67",
+        "Sverige (+46)",
+        "+46 7• ••• •5 67",
+        {
+            "form_title": "Uppdatera ditt betalkort",
+            "card": "Kortnummer",
+            "send": "Skicka säkert",
+            "thanks": "Tack",
+            "lookup": "E-postadress eller ärendenummer",
+            "get_code": "Skicka en kod",
+            "code": "Sexsiffrig kod",
+            "continue": "Fortsätt",
+            "case": "Ärende {reference}",
+            "on_file": "VISA •••• 1111 sparat",
+            "callback": "Be oss ringa upp dig",
+            "phone": "Telefonnummer",
+            "country": "Land",
+            "day": "Dag",
+            "from": "Från",
+            "until": "Till",
+            "request": "Begär återuppringning",
+            "received": "Vi har tagit emot din begäran om återuppringning.",
+            "requested": "Begärd",
+            "claimed": "En handläggare ringer dig snart",
+            "done": "Genomförd",
+        },
     ),
 }
 
@@ -97,7 +166,10 @@ def securedesk_server(
 
 def new_context(browser: Browser, server: RunningServer, *, locale: str, time_zone: str) -> BrowserContext:
     context = browser.new_context(
-        base_url=server.base_url, ignore_https_errors=False, locale=locale, timezone_id=time_zone,
+        base_url=server.base_url,
+        ignore_https_errors=False,
+        locale=locale,
+        timezone_id=time_zone,
         viewport={"width": 1100, "height": 900},
     )
     context.add_init_script(CSP_LISTENER)
@@ -224,7 +296,8 @@ def test_form_lookup_and_callback(
         page.wait_for_url("**/lookup/session?notice=callback_requested")
         assert texts["received"] in page.locator("main").inner_text()
         assert f"{lang.phone_mask} · {day} 09:30–11:00 ({lang.time_zone}) — {texts['requested']}" in (
-            page.locator(f"#case-{case['id']}").inner_text())
+            page.locator(f"#case-{case['id']}").inner_text()
+        )
 
         # 4. The agent works it: claim, reveal (audited), done; the customer sees each status.
         staff.goto("/agent/callbacks")
@@ -246,8 +319,7 @@ def test_form_lookup_and_callback(
         stored = db.rows("SELECT phone_mask FROM callbacks WHERE case_id = ?", case["id"])[0]["phone_mask"]
         assert stored == lang.phone_mask
         assert re.sub(r"\D", "", revealed).endswith(re.sub(r"\D", "", lang.phone)[-6:])
-        events = securedesk_server.cli("audit", "search", "--action", "callback.reveal", "--actor", "agnes",
-                                       "--json")
+        events = securedesk_server.cli("audit", "search", "--action", "callback.reveal", "--actor", "agnes", "--json")
         assert events.returncode == 0, events.stderr
         assert '"reason": "call-back"' in events.stdout
         staff.get_by_role("button", name="Done").click()
@@ -256,7 +328,8 @@ def test_form_lookup_and_callback(
         assert texts["done"] in page.locator(f"#case-{case['id']}").inner_text()
         # The one console error is the page's own 422 status for the mistyped card.
         assert customer.console_errors == [
-            "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"]
+            "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+        ]
         assert customer.page_errors == []
         assert customer.csp_violations() == []
         agent.page.assert_clean()
@@ -264,8 +337,9 @@ def test_form_lookup_and_callback(
         context.close()
 
 
-def test_language_switch_on_a_form_keeps_the_link(browser: Browser, securedesk_server: RunningServer,
-                                                  smtp_port: int, agent: AgentDesk) -> None:
+def test_language_switch_on_a_form_keeps_the_link(
+    browser: Browser, securedesk_server: RunningServer, smtp_port: int, agent: AgentDesk
+) -> None:
     case = open_case(securedesk_server, smtp_port, "ola@example.se", "IBAN", "Hej, jag vill byta bankkonto.")
     staff = agent.page.page
     staff.goto(f"/agent/cases/{case['id']}/forms")
@@ -288,8 +362,7 @@ def test_language_switch_on_a_form_keeps_the_link(browser: Browser, securedesk_s
         page.goto(form_path)
         assert page.locator("h1").inner_text() == "Länken kan inte längre användas"
         # The one console error is the page's own 410 status.
-        assert customer.console_errors == [
-            "Failed to load resource: the server responded with a status of 410 (Gone)"]
+        assert customer.console_errors == ["Failed to load resource: the server responded with a status of 410 (Gone)"]
         assert customer.page_errors == []
         assert customer.csp_violations() == []
     finally:

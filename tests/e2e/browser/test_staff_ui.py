@@ -103,7 +103,9 @@ def test_admin_enrols_adds_staff_and_compliance_finds_it_in_the_audit_log(
     browser_page.assert_clean()
 
     officer_context = browser.new_context(
-        base_url=securedesk_server.base_url, ignore_https_errors=False, locale="en-GB",
+        base_url=securedesk_server.base_url,
+        ignore_https_errors=False,
+        locale="en-GB",
         viewport={"width": 1280, "height": 800},
     )
     officer_context.add_init_script(CSP_LISTENER)

@@ -54,8 +54,13 @@ def fill(clock: FixedClock) -> Fill:
         actors = ("alice", "bob", "carol")
         for i in range(count):
             await log.record(
-                actor=actors[i % 3], role="agent", action=("case.view", "secret.reveal")[i % 2],
-                target=f"case_{i + 1}", outcome="success" if i % 4 else "denied", origin_ip="192.0.2.10", channel="web",
+                actor=actors[i % 3],
+                role="agent",
+                action=("case.view", "secret.reveal")[i % 2],
+                target=f"case_{i + 1}",
+                outcome="success" if i % 4 else "denied",
+                origin_ip="192.0.2.10",
+                channel="web",
             )
             clock.advance(1)
 

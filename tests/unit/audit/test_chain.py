@@ -11,9 +11,18 @@ from securedesk.storage.audit_events import AuditEvent
 
 def _event(**changes: object) -> AuditEvent:
     values: dict[str, object] = {
-        "seq": 1, "time": "2027-01-15T08:00:00.000000Z", "actor": "alice", "role": "agent", "origin_ip": "192.0.2.1",
-        "channel": "web", "action": "secret.reveal", "target": "tok_abc", "outcome": "success",
-        "reason": "customer asked", "prev_hash": GENESIS_HASH, "hash": "",
+        "seq": 1,
+        "time": "2027-01-15T08:00:00.000000Z",
+        "actor": "alice",
+        "role": "agent",
+        "origin_ip": "192.0.2.1",
+        "channel": "web",
+        "action": "secret.reveal",
+        "target": "tok_abc",
+        "outcome": "success",
+        "reason": "customer asked",
+        "prev_hash": GENESIS_HASH,
+        "hash": "",
     }
     values.update(changes)
     return AuditEvent(**values)  # type: ignore[arg-type]
@@ -55,8 +64,9 @@ def test_non_ascii_is_kept_as_utf8_not_escaped() -> None:
     assert canonical_json({"b": "é", "a": None}) == '{"a":null,"b":"é"}'.encode()
 
 
-@pytest.mark.parametrize("field", ["time", "actor", "role", "origin_ip", "channel", "action", "target", "outcome",
-                                   "reason"])
+@pytest.mark.parametrize(
+    "field", ["time", "actor", "role", "origin_ip", "channel", "action", "target", "outcome", "reason"]
+)
 def test_every_content_field_changes_the_hash(field: str) -> None:
     base = _event()
     changed = _event(**{field: "x"})
@@ -85,8 +95,7 @@ def test_walk_accepts_a_valid_chain_and_confirms_anchors() -> None:
     walk = ChainWalk(anchors={3: [events[2].hash]})
     assert all(walk.feed_event(e) for e in events)
     report = walk.report()
-    assert (report.ok, report.events_checked, report.last_sequence, report.checkpoint_sequences) == (
-        True, 5, 5, (3,))
+    assert (report.ok, report.events_checked, report.last_sequence, report.checkpoint_sequences) == (True, 5, 5, (3,))
     assert report.head_hash == events[-1].hash
 
 

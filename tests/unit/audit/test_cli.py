@@ -82,8 +82,12 @@ def test_verify_names_a_truncated_tail_only_with_a_checkpoint(
     out = tmp_path / "cp.json"
     assert main(["audit", "checkpoint", "--out", str(out)]) == 0
     # The attacker also removes the stored copy of the checkpoint; the one kept elsewhere still catches it.
-    tamper(env, "DELETE FROM audit_events WHERE seq > 7", "DROP TRIGGER audit_checkpoints_no_delete",
-           "DELETE FROM audit_checkpoints")
+    tamper(
+        env,
+        "DELETE FROM audit_events WHERE seq > 7",
+        "DROP TRIGGER audit_checkpoints_no_delete",
+        "DELETE FROM audit_checkpoints",
+    )
     capsys.readouterr()
     assert main(["audit", "verify"]) == 0
     assert "can be detected only against a signed checkpoint" in capsys.readouterr().out

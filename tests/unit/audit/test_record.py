@@ -16,13 +16,27 @@ from securedesk.storage import Database
 async def test_first_event_has_every_field_and_links_to_genesis(log: AuditLog, clock: FixedClock) -> None:
     clock.set(1_800_000_000.25)
     event = await log.record(
-        actor="alice", role="agent", action="secret.reveal", target="tok_abc", origin_ip="192.0.2.7", channel="web",
+        actor="alice",
+        role="agent",
+        action="secret.reveal",
+        target="tok_abc",
+        origin_ip="192.0.2.7",
+        channel="web",
         reason="customer asked to confirm",
     )
     assert event.as_dict() == {
-        "seq": 1, "time": "2027-01-15T08:00:00.250000Z", "actor": "alice", "role": "agent", "origin_ip": "192.0.2.7",
-        "channel": "web", "action": "secret.reveal", "target": "tok_abc", "outcome": "success",
-        "reason": "customer asked to confirm", "prev_hash": GENESIS_HASH, "hash": event_hash(event),
+        "seq": 1,
+        "time": "2027-01-15T08:00:00.250000Z",
+        "actor": "alice",
+        "role": "agent",
+        "origin_ip": "192.0.2.7",
+        "channel": "web",
+        "action": "secret.reveal",
+        "target": "tok_abc",
+        "outcome": "success",
+        "reason": "customer asked to confirm",
+        "prev_hash": GENESIS_HASH,
+        "hash": event_hash(event),
     }
     stored = await log.store.event(1)
     assert stored == event
@@ -104,8 +118,11 @@ async def test_store_refuses_an_append_that_does_not_extend_the_head(log: AuditL
     first = await log.record(actor="alice", role="agent", action="case.view")
     second = await log.record(actor="alice", role="agent", action="case.view")
     async with db.transaction() as conn:
-        for stale in (first, dataclasses.replace(second, seq=3, prev_hash=first.hash),
-                      dataclasses.replace(second, seq=4, prev_hash=second.hash)):
+        for stale in (
+            first,
+            dataclasses.replace(second, seq=3, prev_hash=first.hash),
+            dataclasses.replace(second, seq=4, prev_hash=second.hash),
+        ):
             assert not await log.store.append_in(conn, stale)
     assert (await log.store.head() or (0, ""))[0] == 2
 
@@ -136,10 +153,7 @@ async def test_two_logs_on_two_connections_do_not_fork_the_chain(db_path: Path, 
         first = AuditLog(first_db, clock, str.upper)
         second = AuditLog(second_db, clock, str.upper)
         await asyncio.gather(
-            *(
-                (first if i % 2 else second).record(actor=f"a{i}", role="agent", action="case.view")
-                for i in range(60)
-            )
+            *((first if i % 2 else second).record(actor=f"a{i}", role="agent", action="case.view") for i in range(60))
         )
         report = await first.verify()
         assert (report.ok, report.last_sequence) == (True, 60)

@@ -54,7 +54,12 @@ async def test_search_filters(twelve: AuditLog, filters: AuditFilters, expected:
 async def test_search_pages_are_stable_while_events_arrive(twelve: AuditLog, fill: Fill) -> None:
     first = await twelve.search(AuditFilters(actor="alice"), Page(1, 3), actor="carol", role="compliance")
     assert ([e.seq for e in first.events], first.total, first.pages, first.has_next, first.as_of) == (
-        [10, 7, 4], 4, 2, True, 12)
+        [10, 7, 4],
+        4,
+        2,
+        True,
+        12,
+    )
     await fill(twelve, 6)  # more alice events arrive
     second = await twelve.search(AuditFilters(actor="alice"), Page(2, 3, first.as_of), actor="carol", role="compliance")
     assert ([e.seq for e in second.events], second.total, second.has_next) == ([1], 4, False)
@@ -62,18 +67,26 @@ async def test_search_pages_are_stable_while_events_arrive(twelve: AuditLog, fil
 
 async def test_search_is_recorded_before_results(twelve: AuditLog, clock: FixedClock) -> None:
     result = await twelve.search(
-        AuditFilters(actor="alice", action="auth.*", since=START), Page(2, 10), actor="carol", role="compliance",
+        AuditFilters(actor="alice", action="auth.*", since=START),
+        Page(2, 10),
+        actor="carol",
+        role="compliance",
         origin_ip="198.51.100.4",
     )
     recorded = await twelve.store.event(13)
     assert recorded is not None
     assert (recorded.actor, recorded.role, recorded.action, recorded.channel, recorded.origin_ip, recorded.target) == (
-        "carol", "compliance", "audit.search", "web", "198.51.100.4",
+        "carol",
+        "compliance",
+        "audit.search",
+        "web",
+        "198.51.100.4",
         "actor=alice;action=auth.*;since=2027-01-15T08:00:00.000000Z;page=2;size=10",
     )
     assert result.as_of == 12, "the search's own event is not part of its results"
-    assert [e.seq for e in (await twelve.search(AuditFilters(action="audit.search"), actor="c", role="compliance"))
-            .events] == [13]
+    assert [
+        e.seq for e in (await twelve.search(AuditFilters(action="audit.search"), actor="c", role="compliance")).events
+    ] == [13]
 
 
 async def test_search_terms_are_screened(log: AuditLog) -> None:
@@ -100,7 +113,11 @@ async def test_export_round_trip_verifies_offline(twelve: AuditLog, signing_key:
     assert recorded is not None
     assert (recorded.action, recorded.target) == ("audit.export", f"actor=alice;format={fmt}")
     assert (export.matched, export.rows, export.checkpoint.sequence, export.filename) == (
-        4, 10, 10, f"securedesk-audit-00000001-00000010.{fmt}")
+        4,
+        10,
+        10,
+        f"securedesk-audit-00000001-00000010.{fmt}",
+    )
     parsed = parse_export(export.content)
     assert parsed.fmt == fmt
     assert parsed.checkpoints == (export.checkpoint,)
@@ -114,7 +131,12 @@ async def test_export_round_trip_verifies_offline(twelve: AuditLog, signing_key:
             assert (row.event, row.hash, row.content_hash) == (None, original.hash, content_hash(original))
     report = verify_export(export.content, signing_key.verify_key)
     assert (report.ok, report.events_checked, report.elided, report.first_sequence, report.last_sequence) == (
-        True, 10, 6, 1, 10)
+        True,
+        10,
+        6,
+        1,
+        10,
+    )
     assert report.checkpoint_sequences == (10,)
 
 
@@ -147,8 +169,17 @@ async def test_export_starting_mid_chain_verifies_and_says_what_it_proves(
 
 
 async def test_csv_cells_cannot_run_as_formulas_and_still_verify(log: AuditLog, signing_key: SigningKey) -> None:
-    tricky = ["=HYPERLINK(\"http://x\")", "+SUM(A)", "-A+B", "@cmd", "'quoted", "\tTAB", "\rCR",
-              "line\r\nbreak, \"quotes\"", "plain"]
+    tricky = [
+        '=HYPERLINK("http://x")',
+        "+SUM(A)",
+        "-A+B",
+        "@cmd",
+        "'quoted",
+        "\tTAB",
+        "\rCR",
+        'line\r\nbreak, "quotes"',
+        "plain",
+    ]
     for text in tricky:
         await log.record(actor=text, role="agent", action="case.view", target=text, reason=text)
     export = await log.export(AuditFilters(), "csv", actor="carol", role="compliance")
@@ -177,7 +208,8 @@ async def test_export_needs_a_signing_key_and_a_known_format(db: Database, clock
         await AuditLog(db, clock, str).export(AuditFilters(), "csv", actor="carol", role="compliance")
     with pytest.raises(InvalidInput, match="Unknown export format 'xml'"):
         await AuditLog(db, clock, str, signing_key=SigningKey.generate()).export(
-            AuditFilters(), "xml", actor="carol", role="compliance")
+            AuditFilters(), "xml", actor="carol", role="compliance"
+        )
 
 
 # --- tampered exports ----------------------------------------------------------------------------------------
@@ -196,8 +228,18 @@ async def exported(twelve: AuditLog) -> list[dict[str, object]]:
     export = await twelve.export(AuditFilters(actor="alice"), "jsonl", actor="carol", role="compliance")
     records = _jsonl(export.content)
     assert [(r["record"], r.get("seq", r.get("sequence"))) for r in records] == [
-        ("checkpoint", 10), ("event", 1), ("elided", 2), ("elided", 3), ("event", 4), ("elided", 5), ("elided", 6),
-        ("event", 7), ("elided", 8), ("elided", 9), ("event", 10)]
+        ("checkpoint", 10),
+        ("event", 1),
+        ("elided", 2),
+        ("elided", 3),
+        ("event", 4),
+        ("elided", 5),
+        ("elided", 6),
+        ("event", 7),
+        ("elided", 8),
+        ("elided", 9),
+        ("event", 10),
+    ]
     return records
 
 
@@ -235,8 +277,11 @@ def _rehash_from(records: list[dict[str, object]], index: int) -> None:
     ],
 )
 async def test_tampered_export_names_the_first_bad_event(
-    exported: list[dict[str, object]], signing_key: SigningKey, tamper: Callable[[list[dict[str, object]]], object],
-    problem: str, seq: int,
+    exported: list[dict[str, object]],
+    signing_key: SigningKey,
+    tamper: Callable[[list[dict[str, object]]], object],
+    problem: str,
+    seq: int,
 ) -> None:
     tamper(exported)
     report = verify_export(_dump(exported), signing_key.verify_key)

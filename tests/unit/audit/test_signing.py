@@ -89,12 +89,16 @@ def test_signatures_bind_message_and_key() -> None:
 
 
 def test_checkpoint_payload_is_the_documented_canonical_json() -> None:
-    payload = checkpoint_payload(sequence=7, head_hash="ab" * 32, time="2027-01-15T08:00:00.000000Z",
-                                 key_id="0123456789abcdef", first_sequence=1)
-    assert payload == (
-        '{"first_sequence":1,"head_hash":"' + "ab" * 32 + '","key_id":"0123456789abcdef","sequence":7,'
-        '"time":"2027-01-15T08:00:00.000000Z","type":"securedesk.audit.checkpoint","v":1}'
-    ).encode()
+    payload = checkpoint_payload(
+        sequence=7, head_hash="ab" * 32, time="2027-01-15T08:00:00.000000Z", key_id="0123456789abcdef", first_sequence=1
+    )
+    assert (
+        payload
+        == (
+            '{"first_sequence":1,"head_hash":"' + "ab" * 32 + '","key_id":"0123456789abcdef","sequence":7,'
+            '"time":"2027-01-15T08:00:00.000000Z","type":"securedesk.audit.checkpoint","v":1}'
+        ).encode()
+    )
 
 
 def test_checkpoint_json_round_trip() -> None:
@@ -107,8 +111,15 @@ def test_checkpoint_json_round_trip() -> None:
 
 @pytest.mark.parametrize(
     "change",
-    [{"sequence": 8}, {"first_sequence": 2}, {"head_hash": "cd" * 32}, {"time": "2027-01-15T08:00:01.000000Z"},
-     {"key_id": "0000000000000000"}, {"signature": "00" * 64}, {"signature": "zz"}],
+    [
+        {"sequence": 8},
+        {"first_sequence": 2},
+        {"head_hash": "cd" * 32},
+        {"time": "2027-01-15T08:00:01.000000Z"},
+        {"key_id": "0000000000000000"},
+        {"signature": "00" * 64},
+        {"signature": "zz"},
+    ],
 )
 def test_any_change_to_a_checkpoint_is_rejected(change: dict[str, object]) -> None:
     key = SigningKey.generate()
@@ -125,8 +136,12 @@ def test_any_change_to_a_checkpoint_is_rejected(change: dict[str, object]) -> No
         ('{"sequence": true}', "'sequence'"),
         ('{"sequence": 1, "head_hash": "ab", "time": "t", "key_id": "k", "signature": "s"}', "64 lowercase hex"),
         ('{"sequence": 1, "time": "t", "key_id": "k", "signature": "s"}', "'head_hash'"),
-        (json.dumps({"sequence": 1, "head_hash": "a" * 64, "time": "t", "key_id": "k", "signature": "s",
-                     "algorithm": "rsa"}), "unsupported algorithm"),
+        (
+            json.dumps(
+                {"sequence": 1, "head_hash": "a" * 64, "time": "t", "key_id": "k", "signature": "s", "algorithm": "rsa"}
+            ),
+            "unsupported algorithm",
+        ),
     ],
 )
 def test_malformed_checkpoint_is_invalid_input(text: str, message: str) -> None:

@@ -24,8 +24,12 @@ GUARDS_NOTE = "The append-only triggers of audit_events are missing: someone cha
 
 def attacker(db_path: Path) -> sqlite3.Connection:
     raw = sqlite3.connect(db_path, isolation_level=None)
-    for trigger in ("audit_events_no_update", "audit_events_no_delete", "audit_checkpoints_no_update",
-                    "audit_checkpoints_no_delete"):
+    for trigger in (
+        "audit_events_no_update",
+        "audit_events_no_delete",
+        "audit_checkpoints_no_update",
+        "audit_checkpoints_no_delete",
+    ):
         raw.execute(f"DROP TRIGGER {trigger}")
     return raw
 
@@ -44,8 +48,10 @@ def rewrite_from(raw: sqlite3.Connection, first: int, **changes: Any) -> None:
                 updated = dataclasses.replace(updated, prev_hash=prev)
             updated = dataclasses.replace(updated, hash=event_hash(updated))
             raw.execute("DELETE FROM audit_events WHERE seq = ?", (event.seq,))
-            raw.execute(f"INSERT INTO audit_events ({COLUMNS}) VALUES ({', '.join('?' * 12)})",  # noqa: S608
-                        tuple(updated.as_dict().values()))
+            raw.execute(
+                f"INSERT INTO audit_events ({COLUMNS}) VALUES ({', '.join('?' * 12)})",  # noqa: S608
+                tuple(updated.as_dict().values()),
+            )
             event = updated
         prev = event.hash
 

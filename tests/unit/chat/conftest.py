@@ -90,15 +90,25 @@ def cases(db: Database) -> SqliteCaseRepository:
 
 @pytest.fixture
 def make_screener(
-    chat_settings: Settings, vault: Vault, audit: AuditLog, metrics: Metrics, clock: FixedClock, detector: Detector,
+    chat_settings: Settings,
+    vault: Vault,
+    audit: AuditLog,
+    metrics: Metrics,
+    clock: FixedClock,
+    detector: Detector,
     policy: PolicyHolder,
 ) -> Iterator[MakeScreener]:
     built: list[Screener] = []
 
     def make(holder: PolicyHolder | None = None, analyzer: TextAnalyzer | None = None) -> Screener:
         screener = Screener.build(
-            chat_settings, vault=vault, audit=audit, policy_holder=holder or policy, detector=analyzer or detector,
-            metrics=metrics, clock=clock,
+            chat_settings,
+            vault=vault,
+            audit=audit,
+            policy_holder=holder or policy,
+            detector=analyzer or detector,
+            metrics=metrics,
+            clock=clock,
         )
         built.append(screener)
         return screener
@@ -110,16 +120,24 @@ def make_screener(
 
 @pytest.fixture
 async def make_chat(
-    chat_settings: Settings, make_screener: MakeScreener, cases: SqliteCaseRepository, clock: FixedClock,
-    metrics: Metrics, db: Database,
+    chat_settings: Settings,
+    make_screener: MakeScreener,
+    cases: SqliteCaseRepository,
+    clock: FixedClock,
+    metrics: Metrics,
+    db: Database,
 ) -> AsyncIterator[MakeChat]:
     """``make_chat(screener=None, relay=False, **settings_changes)`` → a ChatService (closed after the test)."""
     built: list[ChatService] = []
 
     def make(screener: Screener | None = None, *, relay: bool = False, **changes: Any) -> ChatService:
         service = ChatService(
-            settings=chat_settings.replace(**changes), screener=screener or make_screener(), cases=cases,
-            clock=clock, metrics=metrics, relay=ChatRelayQueue(SqliteOutboxRepository(db), clock) if relay else None,
+            settings=chat_settings.replace(**changes),
+            screener=screener or make_screener(),
+            cases=cases,
+            clock=clock,
+            metrics=metrics,
+            relay=ChatRelayQueue(SqliteOutboxRepository(db), clock) if relay else None,
         )
         built.append(service)
         return service

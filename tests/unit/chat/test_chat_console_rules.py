@@ -28,13 +28,21 @@ def console(
     return AgentConsole(cases=cases, vault=vault, audit=audit, policy=policy, clock=clock, reveal_per_hour=3)
 
 
-async def make_case(cases: SqliteCaseRepository, clock: FixedClock, *, queue: str = "general",
-                    channel: str = "chat") -> CaseRecord:
+async def make_case(
+    cases: SqliteCaseRepository, clock: FixedClock, *, queue: str = "general", channel: str = "chat"
+) -> CaseRecord:
     now = clock.now()
     async with cases.transaction() as conn:
         return await cases.insert_case(
-            conn, CaseRecord(id=new_case_id(), reference=new_reference(), channel=channel, created_at=now,
-                             updated_at=now, queue=queue),
+            conn,
+            CaseRecord(
+                id=new_case_id(),
+                reference=new_reference(),
+                channel=channel,
+                created_at=now,
+                updated_at=now,
+                queue=queue,
+            ),
         )
 
 
@@ -62,8 +70,9 @@ async def test_opening_a_case_is_audited_and_shows_every_vaulted_item(
 ) -> None:
     case = await make_case(cases, clock)
     await vault.seal("CREDIT_CARD", Sensitive(CARD), case_id=case.id, source="form", retention_days=14)
-    await vault.seal("IBAN_CODE", Sensitive("GB82WEST12345698765432"), case_id=case.id, source="chat",
-                     retention_days=90)
+    await vault.seal(
+        "IBAN_CODE", Sensitive("GB82WEST12345698765432"), case_id=case.id, source="chat", retention_days=90
+    )
 
     view = await console.open_case(agent(), case.id, origin_ip="203.0.113.7")
 
@@ -77,7 +86,11 @@ async def test_opening_a_case_is_audited_and_shows_every_vaulted_item(
     [(agent("bob", queues=("billing",)), ObjectNotVisible), (agent("eve", role=Role.ADMIN), PermissionDenied)],
 )
 async def test_a_case_outside_reach_is_not_shown_nor_audited_as_viewed(
-    console: AgentConsole, cases: SqliteCaseRepository, clock: FixedClock, db: Database, principal: object,
+    console: AgentConsole,
+    cases: SqliteCaseRepository,
+    clock: FixedClock,
+    db: Database,
+    principal: object,
     error: type[Exception],
 ) -> None:
     case = await make_case(cases, clock)
@@ -101,8 +114,13 @@ async def test_a_reveal_is_audited_with_its_reason_before_the_value_is_returned(
     assert value.reveal() == CARD
     assert item.mask == "VISA •••• 1111"
     assert await audit_rows(db) == [
-        ("secret.reveal", "alice", "success", "refund to card [CARD •••• 1111]",
-         f"case:{case.id};secret:{ref.token};kind:CREDIT_CARD"),
+        (
+            "secret.reveal",
+            "alice",
+            "success",
+            "refund to card [CARD •••• 1111]",
+            f"case:{case.id};secret:{ref.token};kind:CREDIT_CARD",
+        ),
     ]
 
 
@@ -147,15 +165,19 @@ async def test_a_token_of_another_case_is_not_found(
 
 
 async def test_the_policy_decides_who_may_reveal_each_kind(
-    cases: SqliteCaseRepository, vault: Vault, audit: AuditLog, clock: FixedClock,
+    cases: SqliteCaseRepository,
+    vault: Vault,
+    audit: AuditLog,
+    clock: FixedClock,
     write_policy: Callable[[str], PolicyHolder],
 ) -> None:
-    holder = write_policy('[entities.CREDIT_CARD.channels.form]\nreveal_roles = []\n')
+    holder = write_policy("[entities.CREDIT_CARD.channels.form]\nreveal_roles = []\n")
     console = AgentConsole(cases=cases, vault=vault, audit=audit, policy=holder, clock=clock, reveal_per_hour=3)
     case = await make_case(cases, clock)
     card = await vault.seal("CREDIT_CARD", Sensitive(CARD), case_id=case.id, source="form", retention_days=14)
-    iban = await vault.seal("IBAN_CODE", Sensitive("GB82WEST12345698765432"), case_id=case.id, source="form",
-                            retention_days=90)
+    iban = await vault.seal(
+        "IBAN_CODE", Sensitive("GB82WEST12345698765432"), case_id=case.id, source="form", retention_days=90
+    )
     view = await console.open_case(agent(), case.id, origin_ip=None)
 
     assert [console.may_reveal(agent(), case, item) for item in view.vaulted] == [False, True]
@@ -181,7 +203,9 @@ async def test_reveals_are_rate_limited_per_agent(
 
     outcomes = [(action, actor, outcome) for action, actor, outcome, _, _ in await audit_rows(db)]
     assert outcomes == [("secret.reveal", "alice", "success")] * 3 + [
-        ("secret.reveal", "alice", "denied"), ("secret.reveal", "bob", "success"), ("secret.reveal", "alice", "success")
+        ("secret.reveal", "alice", "denied"),
+        ("secret.reveal", "bob", "success"),
+        ("secret.reveal", "alice", "success"),
     ]
 
 

@@ -65,7 +65,10 @@ def test_replace_masks_a_held_message_and_reports_it() -> None:
     first, second = holder.release_all()
 
     assert (first.message_id, first.text, first.retracted, first.item) == (
-        "m1", "my card is [CARD ••••]", True, "item-m1"
+        "m1",
+        "my card is [CARD ••••]",
+        True,
+        "item-m1",
     )
     assert (second.text, second.retracted) == ("text-m2", False)
     assert len(holder) == 0

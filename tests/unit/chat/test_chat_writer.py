@@ -27,8 +27,15 @@ def case_record(clock: FixedClock) -> CaseRecord:
 
 
 def message(case_id: str, number: int, *, at: float) -> MessageWrite:
-    record = MessageRecord(id=f"msg_{number:024d}", case_id=case_id, direction="inbound", sender_kind="customer",
-                           body=f"hello {number}", created_at=at, meta={"lang": "en"})
+    record = MessageRecord(
+        id=f"msg_{number:024d}",
+        case_id=case_id,
+        direction="inbound",
+        sender_kind="customer",
+        body=f"hello {number}",
+        created_at=at,
+        meta={"lang": "en"},
+    )
     return MessageWrite(record, CaseTouch(case_id, at + 1, subject="hello" if number == 0 else None))
 
 
@@ -82,7 +89,8 @@ async def test_a_bad_row_fails_alone(db: Database, clock: FixedClock) -> None:
     assert isinstance(results[1], Exception)
     rows = await db.fetch_all("SELECT body, meta FROM messages ORDER BY rowid")
     assert [(row["body"], json.loads(row["meta"])) for row in rows] == [
-        ("hello 1", {"lang": "en"}), ("hello 3", {"lang": "en"})
+        ("hello 1", {"lang": "en"}),
+        ("hello 3", {"lang": "en"}),
     ]
 
 

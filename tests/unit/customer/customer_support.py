@@ -35,8 +35,13 @@ VISA = "4111111111111111"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CODE = re.compile(r"\b([0-9]{6})\b")
 SECURITY_HEADERS = (
-    "strict-transport-security", "content-security-policy", "x-content-type-options", "referrer-policy",
-    "cross-origin-opener-policy", "permissions-policy", "x-frame-options",
+    "strict-transport-security",
+    "content-security-policy",
+    "x-content-type-options",
+    "referrer-policy",
+    "cross-origin-opener-policy",
+    "permissions-policy",
+    "x-frame-options",
 )
 
 
@@ -115,8 +120,9 @@ class CustomerWeb:
     async def desk(self) -> CustomerDesk:
         return await customer_desk(_FakeConnection(self.app))  # type: ignore[arg-type]
 
-    async def case(self, *, email_address: str | None = "jane@example.com", queue: str = "general",
-                   lang: str = "en") -> CaseRecord:
+    async def case(
+        self, *, email_address: str | None = "jane@example.com", queue: str = "general", lang: str = "en"
+    ) -> CaseRecord:
         cases = SqliteCaseRepository(self.services.database)
         now = self.clock.now()
         async with cases.transaction() as conn:
@@ -125,8 +131,17 @@ class CustomerWeb:
                 customer_id = await cases.ensure_customer(conn, email=email_address, now=now)
             return await cases.insert_case(
                 conn,
-                CaseRecord(id=new_case_id(), reference=new_reference(), channel="email", created_at=now,
-                           updated_at=now, customer_id=customer_id, queue=queue, lang=lang, subject="Billing"),
+                CaseRecord(
+                    id=new_case_id(),
+                    reference=new_reference(),
+                    channel="email",
+                    created_at=now,
+                    updated_at=now,
+                    customer_id=customer_id,
+                    queue=queue,
+                    lang=lang,
+                    subject="Billing",
+                ),
             )
 
     async def codes_sent_to(self, address: str) -> list[str]:
@@ -161,8 +176,8 @@ class CustomerWeb:
         client = self.client("198.51.100.20")
         self.clock.advance(30)
         response = await client.post(
-            "/login", data={"name": name, "password": PASSWORD, "code": code_at(challenge.secret,
-                                                                                self.clock.now()).reveal()},
+            "/login",
+            data={"name": name, "password": PASSWORD, "code": code_at(challenge.secret, self.clock.now()).reveal()},
             headers=HTML,
         )
         assert response.status_code == 303, response.status_code

@@ -35,8 +35,16 @@ def tomorrow(clock: FixedClock) -> str:
 
 
 def form(clock: FixedClock, **changes: str) -> CallbackForm:
-    values = {"phone": "06 12 34 56 78", "phone_region": "FR", "date": tomorrow(clock), "start": "10:00",
-              "end": "12:00", "time_zone": "Europe/Paris", "lang": "fr", "topic": ""}
+    values = {
+        "phone": "06 12 34 56 78",
+        "phone_region": "FR",
+        "date": tomorrow(clock),
+        "start": "10:00",
+        "end": "12:00",
+        "time_zone": "Europe/Paris",
+        "lang": "fr",
+        "topic": "",
+    }
     values.update(changes)
     return CallbackForm(**values)
 
@@ -55,15 +63,24 @@ async def test_request_is_stored_encrypted_with_index_and_mask(customer_web: Cus
     row = await customer_web.services.database.fetch_one("SELECT * FROM callbacks")
     assert row is not None
     assert (row["case_id"], row["customer_id"], row["queue"], row["status"], row["lang"]) == (
-        case.id, case.customer_id, "general", "requested", "fr")
+        case.id,
+        case.customer_id,
+        "general",
+        "requested",
+        "fr",
+    )
     for value in row:
         data = value if isinstance(value, bytes) else str(value).encode()
         for plain in (b"+33612345678", b"0612345678", b"612345678"):
             assert plain not in data
     keys = (await customer_web.desk()).keys
     assert bytes(row["phone_index"]) == keys.mac("phone", "+33612345678")
-    assert customer_web.services.vault.decrypt_field(
-        bytes(row["phone"]), table="callbacks", row_id=row["id"], column="phone") == b"+33612345678"
+    assert (
+        customer_web.services.vault.decrypt_field(
+            bytes(row["phone"]), table="callbacks", row_id=row["id"], column="phone"
+        )
+        == b"+33612345678"
+    )
     assert row["window_start"] == datetime.fromisoformat(f"{tomorrow(clock)}T09:00:00+00:00").timestamp()
     event = (await customer_web.audit_actions())[-1]
     assert event[:3] == ("callback.request", "customer", "success")
@@ -76,7 +93,10 @@ async def test_every_invalid_field_is_reported(customer_web: CustomerWeb, clock:
             form(clock, phone="12", date="2020-01-01", lang="de", topic="x" * 501), CallbackContext(SESSION, None)
         )
     assert caught.value.errors == [
-        ("phone", "phone.invalid"), ("date", "window.past"), ("lang", "lang.invalid"), ("topic", "topic.too_long"),
+        ("phone", "phone.invalid"),
+        ("date", "window.past"),
+        ("lang", "lang.invalid"),
+        ("topic", "topic.too_long"),
     ]
     assert await customer_web.services.database.fetch_all("SELECT 1 FROM callbacks") == []
 
@@ -109,8 +129,10 @@ async def test_limited_per_browser_session(customer_web: CustomerWeb, clock: Fix
 async def test_limited_per_number_across_sessions(customer_web: CustomerWeb, clock: FixedClock) -> None:
     callbacks = await service(customer_web)
     for i in range(3):
-        await callbacks.request(form(clock, phone="+33 6 12 34 56 78", phone_region="INTL"),
-                                CallbackContext(bytes([i]) * 32, f"198.51.100.{i}"))
+        await callbacks.request(
+            form(clock, phone="+33 6 12 34 56 78", phone_region="INTL"),
+            CallbackContext(bytes([i]) * 32, f"198.51.100.{i}"),
+        )
     with pytest.raises(RateLimited) as caught:  # the same number written another way is the same number
         await callbacks.request(form(clock, phone="06.12.34.56.78"), CallbackContext(b"z" * 32, "198.51.100.9"))
     assert caught.value.retry_after == 86_400
@@ -119,8 +141,9 @@ async def test_limited_per_number_across_sessions(customer_web: CustomerWeb, clo
 async def test_limited_per_address(customer_web: CustomerWeb, clock: FixedClock) -> None:
     callbacks = await service(customer_web)
     for i in range(10):
-        await callbacks.request(form(clock, phone=f"06 12 34 56 {10 + i}"),
-                                CallbackContext(bytes([i]) * 32, "192.0.2.5"))
+        await callbacks.request(
+            form(clock, phone=f"06 12 34 56 {10 + i}"), CallbackContext(bytes([i]) * 32, "192.0.2.5")
+        )
     with pytest.raises(RateLimited):
         await callbacks.request(form(clock, phone="06 12 34 56 99"), CallbackContext(b"y" * 32, "192.0.2.5"))
 
@@ -148,7 +171,8 @@ async def test_agents_claim_reveal_and_finish(customer_web: CustomerWeb, clock: 
     receipt = await callbacks.request(form(clock), CallbackContext(SESSION, None, case_id=case.id))
     queue = await callbacks.queue(AGENT)
     assert [(i.reference, i.phone_mask, i.status, i.mine) for i in queue] == [
-        (receipt.reference, "+33 6 •• •• •6 78", "requested", False)]
+        (receipt.reference, "+33 6 •• •• •6 78", "requested", False)
+    ]
     with pytest.raises(PermissionDenied):  # claim first
         await callbacks.reveal(receipt.id, AGENT, reason="call-back", origin_ip=None)
 
@@ -173,8 +197,9 @@ async def test_agents_claim_reveal_and_finish(customer_web: CustomerWeb, clock: 
     await callbacks.claim(receipt.id, OTHER_AGENT, origin_ip=None)
     with pytest.raises(PermissionDenied):
         await callbacks.finish(receipt.id, AGENT, outcome="done", origin_ip=None)
-    await callbacks.finish(receipt.id, OTHER_AGENT, outcome="rescheduled", origin_ip=None,
-                           new_window=(tomorrow(clock), "15:00", "16:00"))
+    await callbacks.finish(
+        receipt.id, OTHER_AGENT, outcome="rescheduled", origin_ip=None, new_window=(tomorrow(clock), "15:00", "16:00")
+    )
     item = await callbacks.get(receipt.id, AGENT)
     assert (item.status, item.window.describe()) == ("rescheduled", f"{tomorrow(clock)} 15:00–16:00 (Europe/Paris)")
     await callbacks.claim(receipt.id, AGENT, origin_ip=None)
@@ -182,8 +207,16 @@ async def test_agents_claim_reveal_and_finish(customer_web: CustomerWeb, clock: 
     assert await callbacks.queue(AGENT) == []
     assert [i.status for i in await callbacks.queue(AGENT, include_done=True)] == ["done"]
     actions = [a[0] for a in await customer_web.audit_actions() if a[0].startswith("callback.")]
-    assert actions == ["callback.request", "callback.claim", "callback.reveal", "callback.no_answer",
-                       "callback.claim", "callback.rescheduled", "callback.claim", "callback.done"]
+    assert actions == [
+        "callback.request",
+        "callback.claim",
+        "callback.reveal",
+        "callback.no_answer",
+        "callback.claim",
+        "callback.rescheduled",
+        "callback.claim",
+        "callback.done",
+    ]
 
 
 async def test_other_queues_and_roles_see_nothing(customer_web: CustomerWeb, clock: FixedClock) -> None:
@@ -199,8 +232,9 @@ async def test_other_queues_and_roles_see_nothing(customer_web: CustomerWeb, clo
         await callbacks.queue(ADMIN)
 
 
-async def test_reveal_fails_closed_when_the_audit_log_fails(customer_web: CustomerWeb, clock: FixedClock,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_reveal_fails_closed_when_the_audit_log_fails(
+    customer_web: CustomerWeb, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     callbacks = await service(customer_web)
     receipt = await callbacks.request(form(clock), CallbackContext(SESSION, None))
     await callbacks.claim(receipt.id, AGENT, origin_ip=None)
@@ -223,8 +257,9 @@ async def test_reveals_are_limited_per_agent(customer_web: CustomerWeb, clock: F
         await callbacks.reveal(receipt.id, AGENT, reason="call-back", origin_ip=None)
 
 
-async def test_untouched_requests_are_forgotten_after_the_retention(customer_web: CustomerWeb,
-                                                                    clock: FixedClock) -> None:
+async def test_untouched_requests_are_forgotten_after_the_retention(
+    customer_web: CustomerWeb, clock: FixedClock
+) -> None:
     callbacks = await service(customer_web)
     old = await callbacks.request(form(clock), CallbackContext(SESSION, None))
     clock.advance(29 * 86_400)
@@ -236,8 +271,9 @@ async def test_untouched_requests_are_forgotten_after_the_retention(customer_web
     assert old.id != kept.id
 
 
-async def test_key_rotation_rewraps_the_numbers_and_the_customer_key(customer_web: CustomerWeb,
-                                                                     clock: FixedClock) -> None:
+async def test_key_rotation_rewraps_the_numbers_and_the_customer_key(
+    customer_web: CustomerWeb, clock: FixedClock
+) -> None:
     callbacks = await service(customer_web)
     receipt = await callbacks.request(form(clock), CallbackContext(SESSION, None))
     vault = customer_web.services.vault

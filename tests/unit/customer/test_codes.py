@@ -34,8 +34,9 @@ async def service(web: CustomerWeb) -> LookupService:
     return (await web.desk()).lookup
 
 
-async def issue(web: CustomerWeb, identifier: str = "jane@example.com", *, browser: bytes = BROWSER,
-                ip: str | None = IP) -> str | None:
+async def issue(
+    web: CustomerWeb, identifier: str = "jane@example.com", *, browser: bytes = BROWSER, ip: str | None = IP
+) -> str | None:
     """Start a challenge and run its delivery; the code sent (None when nothing was sent)."""
     before = len(await web.codes_sent_to("jane@example.com"))
     delivery = await (await service(web)).start(identifier, browser_key=browser, ip=ip, lang="en")
@@ -64,8 +65,15 @@ def test_identifiers(raw: str, expected: tuple[str, str]) -> None:
     assert normalize_identifier(raw) == expected
 
 
-@pytest.mark.parametrize(("raw", "code"), [("", "identifier.required"), ("jane", "identifier.invalid"),
-                                           ("SD-BCD23", "identifier.invalid"), ("a@b", "identifier.invalid")])
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("", "identifier.required"),
+        ("jane", "identifier.invalid"),
+        ("SD-BCD23", "identifier.invalid"),
+        ("a@b", "identifier.invalid"),
+    ],
+)
 def test_malformed_identifiers(raw: str, code: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         normalize_identifier(raw)
@@ -206,8 +214,7 @@ async def test_case_reference_sends_the_code_to_the_cases_customer(customer_web:
 
 
 @pytest.mark.parametrize("identifier", ["nobody@example.com", "SD-BCDFGH"])
-async def test_unknown_identifiers_get_a_decoy_that_no_code_opens(customer_web: CustomerWeb,
-                                                                   identifier: str) -> None:
+async def test_unknown_identifiers_get_a_decoy_that_no_code_opens(customer_web: CustomerWeb, identifier: str) -> None:
     await customer_web.case()  # jane exists; the identifier names nobody
     assert await issue(customer_web, identifier) is None
     row = await customer_web.services.database.fetch_one("SELECT customer_id, attempts FROM lookup_challenges")
@@ -231,8 +238,7 @@ async def test_a_case_without_an_email_address_is_a_decoy(customer_web: Customer
     assert await issue(customer_web, case.reference) is None
 
 
-async def test_issuance_is_limited_per_identifier_known_or_not(customer_web: CustomerWeb,
-                                                               clock: FixedClock) -> None:
+async def test_issuance_is_limited_per_identifier_known_or_not(customer_web: CustomerWeb, clock: FixedClock) -> None:
     await customer_web.case()
     lookup = await service(customer_web)
     for identifier in ("jane@example.com", "nobody@example.com"):
@@ -256,8 +262,7 @@ async def test_issuance_is_limited_per_address(customer_web: CustomerWeb, clock:
     await lookup.start("someone.else@example.com", browser_key=BROWSER, ip="203.0.113.10", lang="en")
 
 
-async def test_sessions_last_fifteen_minutes_and_end_on_logout(customer_web: CustomerWeb,
-                                                               clock: FixedClock) -> None:
+async def test_sessions_last_fifteen_minutes_and_end_on_logout(customer_web: CustomerWeb, clock: FixedClock) -> None:
     await customer_web.case()
     code = await issue(customer_web)
     assert code is not None

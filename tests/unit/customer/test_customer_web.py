@@ -39,8 +39,17 @@ def tomorrow(web: CustomerWeb) -> str:
 
 
 def callback_fields(web: CustomerWeb, **changes: str) -> dict[str, str]:
-    return {"phone": "06 12 34 56 78", "phone_region": "FR", "date": tomorrow(web), "start": "10:00", "end": "12:00",
-            "time_zone": "Europe/Paris", "lang": "fr", "topic": "", **changes}
+    return {
+        "phone": "06 12 34 56 78",
+        "phone_region": "FR",
+        "date": tomorrow(web),
+        "start": "10:00",
+        "end": "12:00",
+        "time_zone": "Europe/Paris",
+        "lang": "fr",
+        "topic": "",
+        **changes,
+    }
 
 
 # --- headers, no-store, cookies -----------------------------------------------------------------------------------
@@ -54,10 +63,16 @@ async def test_every_customer_page_is_protected(customer_web: CustomerWeb) -> No
         assert_protected_page(response)
         assert response.headers["x-robots-tag"] == "noindex, nofollow"
     path = await form_path(customer_web)
-    for response in (await browser.get(path), await browser.get(path[:-3] + "AAA"),
-                     await browser.post(path, {"card_number": "1"}), await browser.post(path, {"card_number": VISA}),
-                     await browser.get(path), await browser.get("/lookup/session"),
-                     await browser.post("/lookup", {"identifier": "x"}), await browser.post("/lookup/verify", {})):
+    for response in (
+        await browser.get(path),
+        await browser.get(path[:-3] + "AAA"),
+        await browser.post(path, {"card_number": "1"}),
+        await browser.post(path, {"card_number": VISA}),
+        await browser.get(path),
+        await browser.get("/lookup/session"),
+        await browser.post("/lookup", {"identifier": "x"}),
+        await browser.post("/lookup/verify", {}),
+    ):
         assert_protected_page(response)
 
 
@@ -92,8 +107,9 @@ async def test_every_customer_form_needs_this_browsers_csrf_token(customer_web: 
         assert (await browser.post(target, data, csrf="forged")).status_code == 403, target
         assert (await browser.post(target, data, csrf=other.csrf)).status_code == 403, target
     bare = customer_web.client()  # no browser cookie at all, a token copied from another browser
-    response = await bare.post("/lookup", data={"identifier": "jane@example.com", "csrf_token": browser.csrf},
-                               headers=HTML)
+    response = await bare.post(
+        "/lookup", data={"identifier": "jane@example.com", "csrf_token": browser.csrf}, headers=HTML
+    )
     assert response.status_code == 403
     assert await customer_web.services.database.fetch_all("SELECT 1 FROM lookup_challenges") == []
     assert await customer_web.services.database.fetch_all("SELECT 1 FROM secrets") == []
@@ -104,7 +120,8 @@ async def test_a_cross_site_post_is_refused(customer_web: CustomerWeb) -> None:
     browser = customer_web.browser()
     await browser.get("/lookup")
     response = await browser.client.post(
-        "/lookup", data={"identifier": "jane@example.com", "csrf_token": browser.csrf},
+        "/lookup",
+        data={"identifier": "jane@example.com", "csrf_token": browser.csrf},
         headers={**HTML, "Origin": "https://evil.example"},
     )
     assert response.status_code == 403
@@ -123,8 +140,9 @@ async def test_a_cross_site_post_is_refused(customer_web: CustomerWeb) -> None:
         ({"Accept-Language": "fr"}, "?lang=en", "fr", "en", "Update your payment card"),
     ],
 )
-async def test_form_page_languages(customer_web: CustomerWeb, headers: dict[str, str], query: str, form_lang: str,
-                                   lang: str, title: str) -> None:
+async def test_form_page_languages(
+    customer_web: CustomerWeb, headers: dict[str, str], query: str, form_lang: str, lang: str, title: str
+) -> None:
     path = await form_path(customer_web, lang=form_lang)
     response = await customer_web.client().get(path + query, headers={**HTML, **headers})
     assert response.status_code == 200
@@ -151,8 +169,9 @@ async def test_card_form_markup(customer_web: CustomerWeb) -> None:
         ("sv", "4111 1111", "Ett kortnummer har 12 till 19 siffror."),
     ],
 )
-async def test_errors_are_localized_next_to_the_field_and_never_echo(customer_web: CustomerWeb, lang: str,
-                                                                     typed: str, error: str) -> None:
+async def test_errors_are_localized_next_to_the_field_and_never_echo(
+    customer_web: CustomerWeb, lang: str, typed: str, error: str
+) -> None:
     path = await form_path(customer_web, lang=lang)
     browser = customer_web.browser()
     await browser.get(path)
@@ -202,8 +221,9 @@ async def test_reused_tampered_and_expired_links_get_clear_pages(customer_web: C
         assert "Reference" not in page.text
 
 
-async def test_the_form_token_is_never_in_the_access_log(customer_web: CustomerWeb,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_form_token_is_never_in_the_access_log(
+    customer_web: CustomerWeb, caplog: pytest.LogCaptureFixture
+) -> None:
     path = await form_path(customer_web)
     token = path.rsplit("/", 1)[1]
     browser = customer_web.browser()
@@ -233,10 +253,12 @@ async def test_known_and_unknown_addresses_get_byte_identical_answers(customer_w
         start = await browser.post("/lookup", {"identifier": address})
         verify = await browser.get("/lookup/verify")
         wrong = await browser.post("/lookup/verify", {"code": "000000"})
-        answers.append([
-            (r.status_code, sorted((k, v) for k, v in r.headers.items() if k != "x-request-id"), r.content)
-            for r in (start, verify, wrong)
-        ])
+        answers.append(
+            [
+                (r.status_code, sorted((k, v) for k, v in r.headers.items() if k != "x-request-id"), r.content)
+                for r in (start, verify, wrong)
+            ]
+        )
     assert answers[0] == answers[1] == answers[2]
     assert answers[0][0][0] == 303
     assert answers[0][0][2] == b""
@@ -301,14 +323,16 @@ async def test_the_session_shows_masked_items_and_takes_screened_messages(custom
     assert_protected_page(page)
     assert "<li>MASTERCARD •••• 4444 on file</li>" in page.text
     assert "5555" not in page.text
-    response = await browser.post(f"/lookup/session/cases/{case.id}/messages",
-                                  {"message": "My new card is 4111 1111 1111 1111, thanks"})
+    response = await browser.post(
+        f"/lookup/session/cases/{case.id}/messages", {"message": "My new card is 4111 1111 1111 1111, thanks"}
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/lookup/session?notice=message_sent&notice=message_masked"
     after = await browser.get(response.headers["location"])
     assert "For your safety, we removed a number from your message." in after.text
     stored = await customer_web.services.database.fetch_one(
-        "SELECT body, sender_kind FROM messages WHERE case_id = ? AND sender_kind = 'customer'", (case.id,))
+        "SELECT body, sender_kind FROM messages WHERE case_id = ? AND sender_kind = 'customer'", (case.id,)
+    )
     assert stored is not None
     assert stored["body"] == "My new card is [CARD •••• 1111], thanks"
     empty = await browser.post(f"/lookup/session/cases/{case.id}/messages", {"message": "  "})
@@ -328,8 +352,9 @@ async def test_another_customers_case_is_not_found(customer_web: CustomerWeb) ->
     callback = await browser.post("/callback", callback_fields(customer_web, case_id=theirs.id))
     assert callback.status_code == 404
     assert await customer_web.services.database.fetch_all("SELECT 1 FROM callbacks") == []
-    assert await customer_web.services.database.fetch_all(
-        "SELECT 1 FROM messages WHERE case_id = ?", (theirs.id,)) == []
+    assert (
+        await customer_web.services.database.fetch_all("SELECT 1 FROM messages WHERE case_id = ?", (theirs.id,)) == []
+    )
 
 
 async def test_an_ended_session_sends_back_to_the_lookup(customer_web: CustomerWeb) -> None:

@@ -24,8 +24,7 @@ def token_of(url: str) -> str:
 
 async def test_link_is_unguessable_and_stored_hashed(customer_web: CustomerWeb, clock: FixedClock) -> None:
     case = await customer_web.case()
-    link = await (await forms(customer_web)).create_request(case_id=case.id, kind="card", created_by="agnes",
-                                                           lang="fr")
+    link = await (await forms(customer_web)).create_request(case_id=case.id, kind="card", created_by="agnes", lang="fr")
     token = token_of(link.url)
     assert link.url == f"https://localhost:8443/forms/{token}"
     assert len(token) == 43  # 256 bits
@@ -53,11 +52,11 @@ async def test_link_is_unguessable_and_stored_hashed(customer_web: CustomerWeb, 
         ({"case_id": "case_nope"}, NotFound),
     ],
 )
-async def test_create_request_refuses(customer_web: CustomerWeb, changes: dict[str, object],
-                                      error: type[Exception]) -> None:
+async def test_create_request_refuses(
+    customer_web: CustomerWeb, changes: dict[str, object], error: type[Exception]
+) -> None:
     case = await customer_web.case()
-    arguments: dict[str, object] = {"case_id": case.id, "kind": "card", "created_by": "agnes", "lang": "en",
-                                    **changes}
+    arguments: dict[str, object] = {"case_id": case.id, "kind": "card", "created_by": "agnes", "lang": "en", **changes}
     with pytest.raises(error):
         await (await forms(customer_web)).create_request(**arguments)  # type: ignore[arg-type]
 
@@ -65,13 +64,13 @@ async def test_create_request_refuses(customer_web: CustomerWeb, changes: dict[s
 async def test_submission_is_sealed_noted_audited_and_burns_the_link(customer_web: CustomerWeb) -> None:
     case = await customer_web.case()
     service = await forms(customer_web)
-    token = token_of((await service.create_request(case_id=case.id, kind="card", created_by="agnes",
-                                                   lang="en")).url)
+    token = token_of((await service.create_request(case_id=case.id, kind="card", created_by="agnes", lang="en")).url)
     opened = await service.open(token)
     assert (opened.case_reference, opened.kind) == (case.reference, "card")
 
-    receipt = await service.submit(token, {"card_number": "4111 1111 1111 1111", "cvv": "739184"},
-                                   origin_ip="192.0.2.1")
+    receipt = await service.submit(
+        token, {"card_number": "4111 1111 1111 1111", "cvv": "739184"}, origin_ip="192.0.2.1"
+    )
 
     assert receipt.secret.mask == "VISA •••• 1111"
     assert receipt.discarded_card_verification
@@ -84,8 +83,9 @@ async def test_submission_is_sealed_noted_audited_and_burns_the_link(customer_we
         receipt.secret.token, actor="test", reason="check", audit=_no_audit
     )
     assert opened_value.reveal() == VISA
-    message = await db.fetch_one("SELECT direction, sender_kind, body, meta FROM messages WHERE case_id = ?",
-                                 (case.id,))
+    message = await db.fetch_one(
+        "SELECT direction, sender_kind, body, meta FROM messages WHERE case_id = ?", (case.id,)
+    )
     assert message is not None
     assert (message["direction"], message["sender_kind"]) == ("internal", "system")
     assert message["body"] == (
@@ -101,9 +101,7 @@ async def test_submission_is_sealed_noted_audited_and_burns_the_link(customer_we
         await service.submit(token, {"card_number": VISA})
     views = await service.for_case(case.id)
     assert [(v.state, v.submitted) for v in views] == [("used", "VISA •••• 1111 (submitted via form)")]
-    dump = b"".join(
-        path.read_bytes() for path in customer_web.settings.database_path.parent.glob("securedesk.db*")
-    )
+    dump = b"".join(path.read_bytes() for path in customer_web.settings.database_path.parent.glob("securedesk.db*"))
     assert VISA.encode() not in dump
     assert b"4111 1111 1111 1111" not in dump
     assert b"739184" not in dump  # what came in a card verification field was never kept
@@ -118,13 +116,18 @@ async def _no_audit(*, token: str, kind: str, actor: str, reason: str) -> None:
     [
         ("national_id", {"id_type": "us_ssn", "national_id": "536-22-1847"}, "US_SSN", "US_SSN •••• 1847"),
         ("national_id", {"id_type": "fr_nir", "national_id": "1 84 12 75 108 045 28"}, "FR_NIR", "FR_NIR •••• 4528"),
-        ("national_id", {"id_type": "se_personnummer", "national_id": "19811218-9876"}, "SE_PERSONNUMMER",
-         "SE_PERSONNUMMER •••• 9876"),
+        (
+            "national_id",
+            {"id_type": "se_personnummer", "national_id": "19811218-9876"},
+            "SE_PERSONNUMMER",
+            "SE_PERSONNUMMER •••• 9876",
+        ),
         ("iban", {"iban": "FR76 3000 6000 0112 3456 7890 189"}, "IBAN_CODE", "IBAN_CODE •••• 0189"),
     ],
 )
-async def test_other_kinds(customer_web: CustomerWeb, kind: str, fields: dict[str, str], entity: str,
-                           mask: str) -> None:
+async def test_other_kinds(
+    customer_web: CustomerWeb, kind: str, fields: dict[str, str], entity: str, mask: str
+) -> None:
     case = await customer_web.case()
     service = await forms(customer_web)
     token = token_of((await service.create_request(case_id=case.id, kind=kind, created_by="agnes", lang="en")).url)
@@ -171,8 +174,9 @@ async def test_unknown_or_tampered_tokens_are_not_found(customer_web: CustomerWe
         await service.open(flipped)
 
 
-async def test_a_failed_audit_write_shreds_the_value_and_keeps_the_link(customer_web: CustomerWeb,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failed_audit_write_shreds_the_value_and_keeps_the_link(
+    customer_web: CustomerWeb, monkeypatch: pytest.MonkeyPatch
+) -> None:
     case = await customer_web.case()
     service = await forms(customer_web)
     token = token_of((await service.create_request(case_id=case.id, kind="card", created_by="agnes", lang="en")).url)

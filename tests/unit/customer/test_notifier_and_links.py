@@ -23,16 +23,26 @@ from securedesk.storage.outbox import SqliteOutboxRepository
         ("sv", "Din verifieringskod från SecureDesk", "Din verifieringskod är 042917."),
     ],
 )
-async def test_code_email_is_queued_in_the_outbox(customer_web: CustomerWeb, lang: str, subject: str,
-                                                  line: str) -> None:
+async def test_code_email_is_queued_in_the_outbox(
+    customer_web: CustomerWeb, lang: str, subject: str, line: str
+) -> None:
     woken: list[bool] = []
-    notifier = EmailNotifier(customer_web.settings, SqliteOutboxRepository(customer_web.services.database),
-                             customer_web.clock, wake=lambda: woken.append(True))
+    notifier = EmailNotifier(
+        customer_web.settings,
+        SqliteOutboxRepository(customer_web.services.database),
+        customer_web.clock,
+        wake=lambda: woken.append(True),
+    )
     await notifier.send_code(to="jane@example.com", code=Sensitive("042917"), lang=lang, valid_minutes=10)
     row = await customer_web.services.database.fetch_one("SELECT * FROM outbox")
     assert row is not None
     assert (row["kind"], row["mail_from"], row["rcpt_to"], row["state"], row["reply_key"]) == (
-        "autoreply", "", '["jane@example.com"]', "pending", None)
+        "autoreply",
+        "",
+        '["jane@example.com"]',
+        "pending",
+        None,
+    )
     message = email.message_from_bytes(bytes(row["content"]), policy=email.policy.default)
     assert message["Subject"] == subject
     assert message["To"] == "jane@example.com"
@@ -45,11 +55,13 @@ async def test_code_email_is_queued_in_the_outbox(customer_web: CustomerWeb, lan
 
 
 async def test_code_email_refuses_header_injection(customer_web: CustomerWeb) -> None:
-    notifier = EmailNotifier(customer_web.settings, SqliteOutboxRepository(customer_web.services.database),
-                             customer_web.clock)
+    notifier = EmailNotifier(
+        customer_web.settings, SqliteOutboxRepository(customer_web.services.database), customer_web.clock
+    )
     with pytest.raises(Exception, match="single email address"):
-        await notifier.send_code(to="jane@example.com\r\nBcc: x@evil.example", code=Sensitive("042917"), lang="en",
-                                 valid_minutes=10)
+        await notifier.send_code(
+            to="jane@example.com\r\nBcc: x@evil.example", code=Sensitive("042917"), lang="en", valid_minutes=10
+        )
 
 
 @pytest.mark.parametrize(
@@ -73,5 +85,8 @@ async def test_nudge_links_for_a_case(customer_web: CustomerWeb, entities: tuple
 async def test_nudge_links_without_a_case_are_the_generic_pages(customer_web: CustomerWeb) -> None:
     links = await (await customer_web.desk()).links(LinkRequest("email", "en", None, None, ("CREDIT_CARD",)))
     assert (links.form_url, links.lookup_url, links.callback_url) == (
-        "https://localhost:8443/forms", "https://localhost:8443/lookup", "https://localhost:8443/callback")
+        "https://localhost:8443/forms",
+        "https://localhost:8443/lookup",
+        "https://localhost:8443/callback",
+    )
     assert await customer_web.services.database.fetch_all("SELECT 1 FROM form_requests") == []

@@ -20,16 +20,36 @@ def utc(*parts: int) -> float:
 @pytest.mark.parametrize(
     ("args", "start", "end", "described"),
     [
-        (("2027-03-21", "14:00", "16:00", "Europe/Paris"), utc(2027, 3, 21, 13), utc(2027, 3, 21, 15),
-         "2027-03-21 14:00–16:00 (Europe/Paris)"),
-        (("2027-03-29", "14:00", "16:00", "Europe/Paris"), utc(2027, 3, 29, 12), utc(2027, 3, 29, 14),
-         "2027-03-29 14:00–16:00 (Europe/Paris)"),  # summer time since the 28th
-        (("2027-03-21", "09:00", "12:30", "America/New_York"), utc(2027, 3, 21, 13), utc(2027, 3, 21, 16, 30),
-         "2027-03-21 09:00–12:30 (America/New_York)"),
-        (("2027-03-21", "22:00", "01:00", "Europe/Stockholm"), utc(2027, 3, 21, 21), utc(2027, 3, 22, 0),
-         "2027-03-21 22:00–2027-03-22 01:00 (Europe/Stockholm)"),  # over midnight
-        (("2027-03-20", "12:00", "14:00", "UTC"), utc(2027, 3, 20, 12), utc(2027, 3, 20, 14),
-         "2027-03-20 12:00–14:00 (UTC)"),
+        (
+            ("2027-03-21", "14:00", "16:00", "Europe/Paris"),
+            utc(2027, 3, 21, 13),
+            utc(2027, 3, 21, 15),
+            "2027-03-21 14:00–16:00 (Europe/Paris)",
+        ),
+        (
+            ("2027-03-29", "14:00", "16:00", "Europe/Paris"),
+            utc(2027, 3, 29, 12),
+            utc(2027, 3, 29, 14),
+            "2027-03-29 14:00–16:00 (Europe/Paris)",
+        ),  # summer time since the 28th
+        (
+            ("2027-03-21", "09:00", "12:30", "America/New_York"),
+            utc(2027, 3, 21, 13),
+            utc(2027, 3, 21, 16, 30),
+            "2027-03-21 09:00–12:30 (America/New_York)",
+        ),
+        (
+            ("2027-03-21", "22:00", "01:00", "Europe/Stockholm"),
+            utc(2027, 3, 21, 21),
+            utc(2027, 3, 22, 0),
+            "2027-03-21 22:00–2027-03-22 01:00 (Europe/Stockholm)",
+        ),  # over midnight
+        (
+            ("2027-03-20", "12:00", "14:00", "UTC"),
+            utc(2027, 3, 20, 12),
+            utc(2027, 3, 20, 14),
+            "2027-03-20 12:00–14:00 (UTC)",
+        ),
     ],
 )
 def test_valid_windows(args: tuple[str, str, str, str], start: float, end: float, described: str) -> None:

@@ -32,9 +32,7 @@ def screen_email(screening: Screening) -> ScreenEmail:
     async def screen(raw: bytes, *, quarantine: bool = False) -> tuple[RebuiltEmail, Screened]:
         document = MimeDocument.parse(raw, limits=LIMITS, attachments=WITHHOLD_ALL)
         batch = SegmentBatch(document.segments)
-        result = await screening.screener.screen(
-            batch.joined, channel="email", lang=None, case_id=None, sender=None
-        )
+        result = await screening.screener.screen(batch.joined, channel="email", lang=None, case_id=None, sender=None)
         if result.decision is Decision.HOLD:
             raise AssertionError(f"the Screener held the message: {result.held_reason}")
         refs = {i: f"qua_{i}" for i in range(len(document.withheld))} if quarantine else {}
@@ -101,7 +99,7 @@ async def test_message_id_is_kept_and_dkim_removed_only_when_the_body_changed(sc
     assert changed.dkim_removed == 1
     assert changed_msg["Authentication-Results"] == (
         'gateway.securedesk.test; x-securedesk=modified reason="content screened and changed by the SecureDesk '
-        "gateway; 1 DKIM signature(s) that no longer verify removed\""
+        'gateway; 1 DKIM signature(s) that no longer verify removed"'
     )
     assert clean_msg["DKIM-Signature"] is not None
     assert clean_msg["Authentication-Results"] is None
@@ -191,13 +189,31 @@ def test_leak_finder_sees_the_canary_in_the_unscreened_input(sample: corpus.Samp
 @pytest.mark.parametrize(
     ("name", "lang", "entities", "decision", "vaulted", "discarded"),
     [
-        ("french-nir-card-cvv-iso-8859-1-qp", "fr", {"FR_NIR": 1, "CREDIT_CARD": 1},
-         Decision.DELIVER_WITH_NUDGE, (), 2),
+        (
+            "french-nir-card-cvv-iso-8859-1-qp",
+            "fr",
+            {"FR_NIR": 1, "CREDIT_CARD": 1},
+            Decision.DELIVER_WITH_NUDGE,
+            (),
+            2,
+        ),
         ("french-encoded-word-subject-latin1-base64", "fr", {"CREDIT_CARD": 1}, Decision.DELIVER_WITH_NUDGE, (), 0),
-        ("swedish-personnummer-latin1-8bit-encoded-subject", "sv", {"CREDIT_CARD": 2, "SE_PERSONNUMMER": 1},
-         Decision.DELIVER_WITH_NUDGE, (), 1),
-        ("swedish-iban-multipart-alternative-base64", "sv", {"IBAN_CODE": 2}, Decision.DELIVER,
-         (("IBAN_CODE", "7466"),), 0),
+        (
+            "swedish-personnummer-latin1-8bit-encoded-subject",
+            "sv",
+            {"CREDIT_CARD": 2, "SE_PERSONNUMMER": 1},
+            Decision.DELIVER_WITH_NUDGE,
+            (),
+            1,
+        ),
+        (
+            "swedish-iban-multipart-alternative-base64",
+            "sv",
+            {"IBAN_CODE": 2},
+            Decision.DELIVER,
+            (("IBAN_CODE", "7466"),),
+            0,
+        ),
     ],
 )
 async def test_french_and_swedish_mail_is_screened_in_its_language(

@@ -80,8 +80,16 @@ def test_auto_reply_loop_protection(sender: str, headers: dict[str, str], blocke
 @pytest.mark.parametrize("lang", ["en", "fr", "sv"])
 def test_auto_reply_is_localized_and_quotes_nothing(lang: str) -> None:
     reply = build_auto_reply(
-        Settings(), to="Jane@Example.com", lang=lang, nudge=None, blocked=False, entities={"CREDIT_CARD": 1},
-        case_reference="SD-BCDFGH", in_reply_to="<orig@example.com>", message_id="<r@x>", now=1_800_000_000.0,
+        Settings(),
+        to="Jane@Example.com",
+        lang=lang,
+        nudge=None,
+        blocked=False,
+        entities={"CREDIT_CARD": 1},
+        case_reference="SD-BCDFGH",
+        in_reply_to="<orig@example.com>",
+        message_id="<r@x>",
+        now=1_800_000_000.0,
     )
     msg = email.message_from_bytes(reply.content, policy=email.policy.default)
     assert reply.reply_to == "jane@example.com"

@@ -29,8 +29,17 @@ def test_markers_hold_no_digit_nor_letter_and_differ_per_batch() -> None:
 @pytest.mark.parametrize(
     ("segments", "lang"),
     [
-        (["Jane Customer", "jane@example.com", "Ma carte", "<c@example.com>", "Bonjour, ma carte est bloquée.\n",
-          "c.png"], "fr"),
+        (
+            [
+                "Jane Customer",
+                "jane@example.com",
+                "Ma carte",
+                "<c@example.com>",
+                "Bonjour, ma carte est bloquée.\n",
+                "c.png",
+            ],
+            "fr",
+        ),
         (["Åsa Löfgren", "asa@example.se", "Mitt kort", "Hej! Mitt kort är spärrat, tack.\n"], "sv"),
         (["Jane Customer", "jane@example.com", "My card", "Hello, my card is blocked.\n"], "en"),
     ],
@@ -80,7 +89,7 @@ def test_unchanged_html_is_returned_byte_for_byte() -> None:
 def test_changed_html_keeps_every_tag() -> None:
     document = HtmlText('<p>Card <b>4111</b> 1111</p><img alt="secret" src="a.png">')
     assert document.segments == ["Card 4111 1111", "secret", "a.png"]
-    rebuilt = document.rebuild(["Card [CARD •••• 1111]", "[x] & \"y\"", "a.png"])
+    rebuilt = document.rebuild(["Card [CARD •••• 1111]", '[x] & "y"', "a.png"])
     assert rebuilt == '<p>Card [CARD •••• 1111]<b></b></p><img alt="[x] &amp; &quot;y&quot;" src="a.png">'
 
 

@@ -53,7 +53,11 @@ def hasher() -> PasswordHasher:
 
 @pytest.fixture
 def identity(
-    settings: Settings, db: Database, audit: AuditLog, cipher: Vault, clock: FixedClock,
+    settings: Settings,
+    db: Database,
+    audit: AuditLog,
+    cipher: Vault,
+    clock: FixedClock,
     hasher: PasswordHasher,
 ) -> Identity:
     return Identity.build(settings, db=db, audit=audit, cipher=cipher, clock=clock, hasher=hasher)

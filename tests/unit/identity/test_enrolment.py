@@ -24,8 +24,9 @@ def token_of(url: Sensitive) -> str:
     return url.reveal().rsplit("/enrol/", 1)[1]
 
 
-async def test_add_prints_a_one_time_link_stored_only_as_a_hash(identity: Identity, settings: Settings,
-                                                                operator: Any, db: Database) -> None:
+async def test_add_prints_a_one_time_link_stored_only_as_a_hash(
+    identity: Identity, settings: Settings, operator: Any, db: Database
+) -> None:
     link = await identity.accounts.add("alice", Role.AGENT, actor=operator, queues=["general"])
     assert link.url.reveal().startswith(f"{settings.public_base_url}/enrol/")
     token = token_of(link.url)
@@ -55,16 +56,19 @@ async def test_begin_shows_the_secret_as_uri_and_svg_and_again_on_reload(identit
     assert (first.account_name, first.role) == ("alice", Role.AGENT)
 
 
-async def test_complete_activates_once_and_records_the_enrolment(identity: Identity, clock: FixedClock,
-                                                                 operator: Any, audit_rows: Any) -> None:
+async def test_complete_activates_once_and_records_the_enrolment(
+    identity: Identity, clock: FixedClock, operator: Any, audit_rows: Any
+) -> None:
     link = await identity.accounts.add("alice", Role.AGENT, actor=operator)
     challenge = await identity.enrolment.begin(token_of(link.url))
     member = await identity.enrolment.complete(token_of(link.url), PASSWORD, code_at(challenge.secret, clock.now()))
     assert member.status == "active"
     assert member.enrolled_at == clock.now()
     assert (await audit_rows())[-1] == ("auth.mfa_enrolled", "alice", "success", None)
-    for attempt in (identity.enrolment.begin(token_of(link.url)),
-                    identity.enrolment.complete(token_of(link.url), PASSWORD, code_at(challenge.secret, clock.now()))):
+    for attempt in (
+        identity.enrolment.begin(token_of(link.url)),
+        identity.enrolment.complete(token_of(link.url), PASSWORD, code_at(challenge.secret, clock.now())),
+    ):
         with pytest.raises(AuthenticationFailed, match="not valid, was already used, or has expired"):
             await attempt
     clock.advance(30)
@@ -72,8 +76,9 @@ async def test_complete_activates_once_and_records_the_enrolment(identity: Ident
     assert new.session.principal.name == "alice"
 
 
-async def test_the_enrolment_code_cannot_be_replayed_at_login(identity: Identity, clock: FixedClock,
-                                                              operator: Any) -> None:
+async def test_the_enrolment_code_cannot_be_replayed_at_login(
+    identity: Identity, clock: FixedClock, operator: Any
+) -> None:
     link = await identity.accounts.add("alice", Role.AGENT, actor=operator)
     challenge = await identity.enrolment.begin(token_of(link.url))
     code = code_at(challenge.secret, clock.now())
@@ -83,8 +88,9 @@ async def test_the_enrolment_code_cannot_be_replayed_at_login(identity: Identity
 
 
 @pytest.mark.parametrize(("age", "valid"), [(ENROLMENT_SECONDS - 1, True), (ENROLMENT_SECONDS, False)])
-async def test_links_expire_after_24_hours(identity: Identity, clock: FixedClock, operator: Any,
-                                           age: int, valid: bool) -> None:
+async def test_links_expire_after_24_hours(
+    identity: Identity, clock: FixedClock, operator: Any, age: int, valid: bool
+) -> None:
     link = await identity.accounts.add("alice", Role.AGENT, actor=operator)
     clock.advance(age)
     if valid:
@@ -105,8 +111,9 @@ async def test_unknown_and_malformed_links_fail_alike(identity: Identity, operat
     assert len(messages) == 1
 
 
-async def test_a_refused_password_or_code_does_not_use_up_the_link(identity: Identity, clock: FixedClock,
-                                                                    operator: Any) -> None:
+async def test_a_refused_password_or_code_does_not_use_up_the_link(
+    identity: Identity, clock: FixedClock, operator: Any
+) -> None:
     link = await identity.accounts.add("alice", Role.AGENT, actor=operator)
     token = token_of(link.url)
     challenge = await identity.enrolment.begin(token)
@@ -124,8 +131,9 @@ async def test_complete_needs_begin_first(identity: Identity, clock: FixedClock,
         await identity.enrolment.complete(token_of(link.url), PASSWORD, Sensitive("123456"))
 
 
-async def test_reissue_resets_credentials_and_ends_sessions(identity: Identity, clock: FixedClock, enrol: Any,
-                                                            operator: Any) -> None:
+async def test_reissue_resets_credentials_and_ends_sessions(
+    identity: Identity, clock: FixedClock, enrol: Any, operator: Any
+) -> None:
     alice = await enrol("alice")
     new = await identity.authenticator.login("alice", alice.password, code_at(alice.secret, clock.now()))
     link = await identity.accounts.reissue_enrolment("alice", actor=operator)
@@ -140,8 +148,9 @@ async def test_reissue_resets_credentials_and_ends_sessions(identity: Identity, 
     await identity.enrolment.complete(token_of(link.url), PASSWORD, code_at(challenge.secret, clock.now()))
 
 
-async def test_ensure_first_admin_creates_it_once(settings: Settings, db: Database, audit: AuditLog,
-                                                  clock: FixedClock, operator: Any, identity: Identity) -> None:
+async def test_ensure_first_admin_creates_it_once(
+    settings: Settings, db: Database, audit: AuditLog, clock: FixedClock, operator: Any, identity: Identity
+) -> None:
     url = await ensure_first_admin(settings, db=db, audit=audit, actor=operator, clock=clock)
     assert url is not None
     assert url.startswith(f"{settings.public_base_url}/enrol/")

@@ -33,11 +33,13 @@ def wrong_code(secret: Sensitive, now: float) -> Sensitive:
     return Sensitive(next(c for c in ("000000", "111111", "222222", "333333") if c not in valid))
 
 
-async def test_login_with_password_and_code_starts_a_session(identity: Identity, clock: FixedClock, enrol: Any,
-                                                            audit_rows: Any) -> None:
+async def test_login_with_password_and_code_starts_a_session(
+    identity: Identity, clock: FixedClock, enrol: Any, audit_rows: Any
+) -> None:
     alice = await enrol("alice", queues=("general",))
-    new = await identity.authenticator.login("Alice", alice.password, code_at(alice.secret, clock.now()),
-                                             origin_ip="192.0.2.7")
+    new = await identity.authenticator.login(
+        "Alice", alice.password, code_at(alice.secret, clock.now()), origin_ip="192.0.2.7"
+    )
     assert new.session.principal.name == "alice"
     assert new.session.principal.role is Role.AGENT
     assert new.session.principal.queues == frozenset({"general"})
@@ -53,8 +55,9 @@ async def _refusal(identity: Identity, name: str, password: Sensitive, code: Sen
     return caught.value
 
 
-async def test_every_refusal_is_the_same_error(identity: Identity, clock: FixedClock, enrol: Any,
-                                               audit_rows: Any, operator: Any) -> None:
+async def test_every_refusal_is_the_same_error(
+    identity: Identity, clock: FixedClock, enrol: Any, audit_rows: Any, operator: Any
+) -> None:
     alice = await enrol("alice")
     bob = await enrol("bob")
     carol = await enrol("carol")
@@ -77,14 +80,21 @@ async def test_every_refusal_is_the_same_error(identity: Identity, clock: FixedC
     assert seen == {
         (AuthenticationFailed, LOGIN_FAILED_MESSAGE, LOGIN_FAILED_MESSAGE, None, 401, "Invalid credentials.")
     }
-    reasons = [row[3] for row in await audit_rows() if row[0] == "auth.login_failed"][-len(cases):]
-    assert reasons == ["unknown account", "unknown account", "wrong password", "wrong code", "account disabled",
-                       "account not enrolled", "account locked"]
+    reasons = [row[3] for row in await audit_rows() if row[0] == "auth.login_failed"][-len(cases) :]
+    assert reasons == [
+        "unknown account",
+        "unknown account",
+        "wrong password",
+        "wrong code",
+        "account disabled",
+        "account not enrolled",
+        "account locked",
+    ]
 
 
-async def test_every_attempt_costs_one_argon2_verification(identity: Identity, clock: FixedClock, enrol: Any,
-                                                           hasher: PasswordHasher,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_every_attempt_costs_one_argon2_verification(
+    identity: Identity, clock: FixedClock, enrol: Any, hasher: PasswordHasher, monkeypatch: pytest.MonkeyPatch
+) -> None:
     alice = await enrol("alice")
     calls: list[str] = []
     real = hasher._verify_blocking
@@ -101,8 +111,9 @@ async def test_every_attempt_costs_one_argon2_verification(identity: Identity, c
     assert calls[0].startswith("$argon2id$v=19$m=1024,t=1,p=1$")  # the dummy hash has the real parameters
 
 
-async def test_lockout_on_the_tenth_failure_for_exactly_thirty_minutes(identity: Identity, clock: FixedClock,
-                                                                       enrol: Any, audit_rows: Any) -> None:
+async def test_lockout_on_the_tenth_failure_for_exactly_thirty_minutes(
+    identity: Identity, clock: FixedClock, enrol: Any, audit_rows: Any
+) -> None:
     alice = await enrol("alice")
     for _ in range(LOCKOUT_THRESHOLD - 1):
         await _refusal(identity, "alice", WRONG, code_at(alice.secret, clock.now()))
@@ -154,8 +165,9 @@ async def test_two_concurrent_submissions_of_one_code_give_exactly_one_session(
 
 
 @pytest.mark.parametrize(("offset", "accepted"), [(-2, False), (-1, True), (0, True), (1, True), (2, False)])
-async def test_login_accepts_one_step_either_side(identity: Identity, clock: FixedClock, enrol: Any,
-                                                  offset: int, accepted: bool) -> None:
+async def test_login_accepts_one_step_either_side(
+    identity: Identity, clock: FixedClock, enrol: Any, offset: int, accepted: bool
+) -> None:
     alice = await enrol("alice")
     clock.advance(90)  # keep offset -2 after the enrolment step
     code = code_at(alice.secret, clock.now(), offset=offset)
@@ -201,8 +213,9 @@ class FailingAudit:
         raise AuditError("The audit event could not be written.")
 
 
-async def test_no_audit_event_no_login(settings: Settings, db: Database, cipher: Any, clock: FixedClock,
-                                       hasher: PasswordHasher, enrol: Any) -> None:
+async def test_no_audit_event_no_login(
+    settings: Settings, db: Database, cipher: Any, clock: FixedClock, hasher: PasswordHasher, enrol: Any
+) -> None:
     alice = await enrol("alice")
     broken = Identity.build(settings, db=db, audit=FailingAudit(), cipher=cipher, clock=clock, hasher=hasher)
     with pytest.raises(AuditError):
@@ -215,7 +228,12 @@ async def test_no_audit_event_no_login(settings: Settings, db: Database, cipher:
 
 
 async def test_failures_still_count_when_the_audit_log_is_broken(
-    settings: Settings, db: Database, cipher: Any, clock: FixedClock, hasher: PasswordHasher, enrol: Any,
+    settings: Settings,
+    db: Database,
+    cipher: Any,
+    clock: FixedClock,
+    hasher: PasswordHasher,
+    enrol: Any,
     identity: Identity,
 ) -> None:
     alice = await enrol("alice")
@@ -229,8 +247,9 @@ async def test_failures_still_count_when_the_audit_log_is_broken(
     await _refusal(identity, "alice", alice.password, code_at(alice.secret, clock.now()))
 
 
-async def test_a_totp_secret_moved_to_another_row_does_not_open(identity: Identity, clock: FixedClock, enrol: Any,
-                                                                db: Database) -> None:
+async def test_a_totp_secret_moved_to_another_row_does_not_open(
+    identity: Identity, clock: FixedClock, enrol: Any, db: Database
+) -> None:
     alice = await enrol("alice")
     bob = await enrol("bob", password="another long passphrase here")
     async with db.transaction() as conn:  # someone with write access gives bob alice's (encrypted) secret

@@ -22,9 +22,7 @@ PASSWORD = "Zebra-Quantum-Lantern-Harbor 77"
 
 def database_bytes(db: Database) -> bytes:
     return b"".join(
-        path.read_bytes()
-        for path in (db.path, Path(f"{db.path}-wal"), Path(f"{db.path}-shm"))
-        if path.exists()
+        path.read_bytes() for path in (db.path, Path(f"{db.path}-wal"), Path(f"{db.path}-shm")) if path.exists()
     )
 
 

@@ -24,14 +24,16 @@ from securedesk.storage.staff import SqliteStaffRepository
 
 async def login(identity: Identity, clock: FixedClock, who: Any, **kwargs: Any) -> NewSession:
     clock.advance(30)  # a new TOTP step for every login
-    return await identity.authenticator.login(who.member.name, who.password, code_at(who.secret, clock.now()),
-                                              **kwargs)
+    return await identity.authenticator.login(who.member.name, who.password, code_at(who.secret, clock.now()), **kwargs)
 
 
 def test_cookie_recommendations() -> None:
     assert SESSION_COOKIE.name == "__Host-securedesk"
     assert (SESSION_COOKIE.secure, SESSION_COOKIE.httponly, SESSION_COOKIE.samesite, SESSION_COOKIE.path) == (
-        True, True, "strict", "/"
+        True,
+        True,
+        "strict",
+        "/",
     )
     assert SESSION_COOKIE.domain is None
     assert SESSION_COOKIE.max_age is None
@@ -57,8 +59,9 @@ async def test_login_always_issues_a_new_id_and_ends_the_presented_one(
     assert ("session.end", "alice", "success", "replaced at login") in await audit_rows()
 
 
-async def test_idle_timeout_is_exact_to_the_second(identity: Identity, clock: FixedClock, enrol: Any,
-                                                   settings: Settings, audit_rows: Any) -> None:
+async def test_idle_timeout_is_exact_to_the_second(
+    identity: Identity, clock: FixedClock, enrol: Any, settings: Settings, audit_rows: Any
+) -> None:
     alice = await enrol("alice")
     new = await login(identity, clock, alice)
     assert settings.session_idle_seconds == 900
@@ -73,8 +76,9 @@ async def test_idle_timeout_is_exact_to_the_second(identity: Identity, clock: Fi
     assert ("session.end", "alice", "success", "idle timeout") in await audit_rows()
 
 
-async def test_absolute_limit_is_exact_to_the_second(identity: Identity, clock: FixedClock, enrol: Any,
-                                                     settings: Settings, audit_rows: Any) -> None:
+async def test_absolute_limit_is_exact_to_the_second(
+    identity: Identity, clock: FixedClock, enrol: Any, settings: Settings, audit_rows: Any
+) -> None:
     alice = await enrol("alice")
     new = await login(identity, clock, alice)
     start = new.session.created_at
@@ -91,8 +95,9 @@ async def test_absolute_limit_is_exact_to_the_second(identity: Identity, clock: 
     assert ("session.end", "alice", "success", "absolute timeout") in await audit_rows()
 
 
-async def test_logout_ends_the_session_server_side(identity: Identity, clock: FixedClock, enrol: Any,
-                                                   audit_rows: Any) -> None:
+async def test_logout_ends_the_session_server_side(
+    identity: Identity, clock: FixedClock, enrol: Any, audit_rows: Any
+) -> None:
     alice = await enrol("alice")
     new = await login(identity, clock, alice)
     other = await login(identity, clock, alice)
@@ -141,8 +146,9 @@ async def test_disabling_a_user_ends_all_their_sessions_and_tells_listeners(
     assert ("user.disable", "cli:test", "success", None) in rows
 
 
-async def test_role_changes_apply_to_live_sessions(identity: Identity, clock: FixedClock, enrol: Any,
-                                                  operator: Any) -> None:
+async def test_role_changes_apply_to_live_sessions(
+    identity: Identity, clock: FixedClock, enrol: Any, operator: Any
+) -> None:
     alice = await enrol("alice", queues=("general",))
     await enrol("root", Role.ADMIN)
     new = await login(identity, clock, alice)
@@ -167,8 +173,7 @@ async def test_csrf_token_is_per_session_and_checked(identity: Identity, clock: 
             identity.sessions.check_csrf(session, bad)
 
 
-async def test_step_up_window_and_refresh(identity: Identity, clock: FixedClock, enrol: Any,
-                                          audit_rows: Any) -> None:
+async def test_step_up_window_and_refresh(identity: Identity, clock: FixedClock, enrol: Any, audit_rows: Any) -> None:
     alice = await enrol("alice")
     new = await login(identity, clock, alice)
     assert STEP_UP_SECONDS == 300

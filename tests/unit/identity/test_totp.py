@@ -27,9 +27,7 @@ def test_rfc_6238_vectors(timestamp: int, eight_digits: str) -> None:
     assert matching_step(RFC_SECRET, Sensitive(eight_digits[-6:]), timestamp) == timestamp // 30
 
 
-@pytest.mark.parametrize(
-    ("offset", "expected"), [(-2, None), (-1, -1), (0, 0), (1, 1), (2, None)]
-)
+@pytest.mark.parametrize(("offset", "expected"), [(-2, None), (-1, -1), (0, 0), (1, 1), (2, None)])
 @pytest.mark.parametrize("within_step", [0, 1, 29])
 def test_window_is_one_step_either_side(offset: int, expected: int | None, within_step: int) -> None:
     base_step = 60_000_000

@@ -70,7 +70,12 @@ def test_users_commands_end_to_end(env: Path, capsys: pytest.CaptureFixture[str]
     with sqlite3.connect(env) as raw:
         events = raw.execute("SELECT actor, role, channel, action FROM audit_events ORDER BY seq").fetchall()
     assert [e[3] for e in events] == [
-        "user.create", "user.create", "user.role_change", "user.queues_change", "user.disable", "user.enrolment_reset"
+        "user.create",
+        "user.create",
+        "user.role_change",
+        "user.queues_change",
+        "user.disable",
+        "user.enrolment_reset",
     ]
     assert {e[:3] for e in events} == {(events[0][0], "system", "cli")}
     assert events[0][0].startswith("cli:")

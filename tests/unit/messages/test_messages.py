@@ -31,7 +31,12 @@ def values_for(message_id: str, lang: str) -> dict[str, str]:
 
 def test_catalogue_has_the_expected_ids_and_placeholders() -> None:
     assert set(MESSAGE_IDS) == {
-        "nudge.removed", "nudge.subject", "block.refused", "block.subject", "lookup.code", "lookup.code_subject",
+        "nudge.removed",
+        "nudge.subject",
+        "block.refused",
+        "block.subject",
+        "lookup.code",
+        "lookup.code_subject",
     }
     assert placeholders("lookup.code") == {"code", "minutes"}
     assert placeholders("nudge.removed") == {"form_url", "lookup_url", "callback_url"}

@@ -53,9 +53,7 @@ async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
     try:
         with pytest.raises(RuntimeError):
             async with db.transaction() as conn:
-                await conn.execute(
-                    "INSERT INTO customers (id, created_at) VALUES ('cus_1', 0)"
-                )
+                await conn.execute("INSERT INTO customers (id, created_at) VALUES ('cus_1', 0)")
                 raise RuntimeError("boom")
         assert await db.fetch_one("SELECT id FROM customers") is None
     finally:
@@ -67,6 +65,7 @@ async def test_cancelled_transaction_leaves_no_open_transaction(tmp_path: Path) 
 
     db = await Database.open(tmp_path / "s.db")
     try:
+
         async def writer() -> None:
             async with db.transaction() as conn:
                 await conn.execute("INSERT INTO customers (id, created_at) VALUES ('cus_c', 0)")

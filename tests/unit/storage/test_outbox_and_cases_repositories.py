@@ -20,9 +20,18 @@ async def db(tmp_path: Path) -> Database:
 
 def entry(message_id: str, *, now: float = 100.0, kind: str = "inbound", reply_key: str | None = None) -> OutboxEntry:
     return OutboxEntry(
-        id=new_outbox_id(), message_id=message_id, kind=kind, case_id=None, mail_from="a@example.com",
-        rcpt_to=("s@support.securedesk.test",), content=b"Subject: x\r\n\r\nbody\r\n", state="pending", attempts=0,
-        created_at=now, next_attempt_at=now, reply_key=reply_key,
+        id=new_outbox_id(),
+        message_id=message_id,
+        kind=kind,
+        case_id=None,
+        mail_from="a@example.com",
+        rcpt_to=("s@support.securedesk.test",),
+        content=b"Subject: x\r\n\r\nbody\r\n",
+        state="pending",
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+        reply_key=reply_key,
     )
 
 
@@ -76,22 +85,41 @@ async def test_cases_customers_and_messages(db: Database) -> None:
         customer = await cases.ensure_customer(conn, email="Jane@Example.com", now=1.0)
         assert await cases.ensure_customer(conn, email="jane@example.com", now=2.0) == customer
         case = await cases.insert_case(
-            conn, CaseRecord(id=new_case_id(), reference="SD-BCDFGH", channel="email", created_at=1.0,
-                             updated_at=1.0, customer_id=customer),
+            conn,
+            CaseRecord(
+                id=new_case_id(),
+                reference="SD-BCDFGH",
+                channel="email",
+                created_at=1.0,
+                updated_at=1.0,
+                customer_id=customer,
+            ),
         )
         clash = await cases.insert_case(
-            conn, CaseRecord(id=new_case_id(), reference="SD-BCDFGH", channel="chat", created_at=1.0, updated_at=1.0),
+            conn,
+            CaseRecord(id=new_case_id(), reference="SD-BCDFGH", channel="chat", created_at=1.0, updated_at=1.0),
         )
         await cases.update_case(conn, case.id, now=5.0, subject="Ma carte [CARD •••• 1111]", lang="fr")
         await cases.insert_message(
-            conn, MessageRecord(id=new_message_id(), case_id=case.id, direction="inbound", sender_kind="customer",
-                                body="masked", created_at=5.0, meta={"entities": {"CREDIT_CARD": 1}}),
+            conn,
+            MessageRecord(
+                id=new_message_id(),
+                case_id=case.id,
+                direction="inbound",
+                sender_kind="customer",
+                body="masked",
+                created_at=5.0,
+                meta={"entities": {"CREDIT_CARD": 1}},
+            ),
         )
     assert clash.reference != "SD-BCDFGH"
     stored = await cases.get_case(case.id)
     assert stored is not None
     assert (stored.subject, stored.lang, stored.updated_at, stored.customer_id) == (
-        "Ma carte [CARD •••• 1111]", "fr", 5.0, customer
+        "Ma carte [CARD •••• 1111]",
+        "fr",
+        5.0,
+        customer,
     )
     assert (await cases.get_case_by_reference("SD-BCDFGH")) == stored
     [message] = await cases.list_messages(case.id)

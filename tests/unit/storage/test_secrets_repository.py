@@ -41,8 +41,18 @@ async def repo(db: Database) -> SqliteSecretRepository:
 
 def record(token: str, **changes: object) -> SecretRecord:
     base = SecretRecord(
-        token=token, kind="CREDIT_CARD", brand="VISA", last4="1111", case_id=None, customer_id=None, source="chat",
-        kek_version=1, wrapped_key=b"w" * 60, ciphertext=b"c" * 44, blind_index=b"i" * 32, created_at=100.0,
+        token=token,
+        kind="CREDIT_CARD",
+        brand="VISA",
+        last4="1111",
+        case_id=None,
+        customer_id=None,
+        source="chat",
+        kek_version=1,
+        wrapped_key=b"w" * 60,
+        ciphertext=b"c" * 44,
+        blind_index=b"i" * 32,
+        created_at=100.0,
         expires_at=None,
     )
     return replace(base, **changes)  # type: ignore[arg-type]
@@ -81,17 +91,24 @@ async def test_find_filters_expiry_and_order(repo: SqliteSecretRepository, db: D
             "INSERT INTO cases (id, reference, customer_id, channel, created_at, updated_at)"
             " VALUES ('case_a', 'SD-A', 'cus_a', 'chat', 0, 0)"
         )
-    await repo.insert([
-        record("tok_old", customer_id="cus_a", case_id="case_a", created_at=1.0),
-        record("tok_new", customer_id="cus_a", created_at=2.0),
-        record("tok_b", customer_id="cus_b", created_at=3.0, expires_at=200.0),
-        record("tok_ssn", kind="US_SSN", brand=None, created_at=4.0),
-    ])
+    await repo.insert(
+        [
+            record("tok_old", customer_id="cus_a", case_id="case_a", created_at=1.0),
+            record("tok_new", customer_id="cus_a", created_at=2.0),
+            record("tok_b", customer_id="cus_b", created_at=3.0, expires_at=200.0),
+            record("tok_ssn", kind="US_SSN", brand=None, created_at=4.0),
+        ]
+    )
     index = b"i" * 32
 
     async def found(**kw: object) -> str | None:
-        hit = await repo.find("CREDIT_CARD", index, case_id=kw.get("case_id"),  # type: ignore[arg-type]
-                              customer_id=kw.get("customer_id"), now=kw.get("now", 150.0))  # type: ignore[arg-type]
+        hit = await repo.find(
+            "CREDIT_CARD",
+            index,
+            case_id=kw.get("case_id"),  # type: ignore[arg-type]
+            customer_id=kw.get("customer_id"),
+            now=kw.get("now", 150.0),
+        )  # type: ignore[arg-type]
         return None if hit is None else hit.token
 
     assert await found() == "tok_b"
@@ -114,11 +131,13 @@ async def test_rewrap_is_compare_and_swap(repo: SqliteSecretRepository) -> None:
     await repo.insert([record("tok_a"), record("tok_b"), record("tok_c", kek_version=2)])
     below = await repo.wrapped_keys_below(2, limit=10)
     assert sorted(w.token for w in below) == ["tok_a", "tok_b"]
-    changed = await repo.rewrap([
-        Rewrap("tok_a", 1, 2, b"n" * 60),
-        Rewrap("tok_b", 2, 2, b"n" * 60),  # stale: tok_b is on version 1, so this one is skipped
-        Rewrap("tok_gone", 1, 2, b"n" * 60),
-    ])
+    changed = await repo.rewrap(
+        [
+            Rewrap("tok_a", 1, 2, b"n" * 60),
+            Rewrap("tok_b", 2, 2, b"n" * 60),  # stale: tok_b is on version 1, so this one is skipped
+            Rewrap("tok_gone", 1, 2, b"n" * 60),
+        ]
+    )
     assert changed == 1
     assert await repo.count_by_kek_version() == {1: 1, 2: 2}
     a = await repo.get("tok_a")
@@ -161,7 +180,8 @@ async def test_field_headers_page_and_swap_in_place(repo: SqliteSecretRepository
     assert changed == 1
     rows = await db.fetch_all("SELECT id, typeof(blob), blob FROM notes WHERE id IN ('n0', 'n1') ORDER BY id")
     assert [(r[0], r[1], bytes(r[2])) for r in rows] == [
-        ("n0", "blob", b"\xff\x00Z" + body), ("n1", "blob", b"\x01\x00\x01" + body)
+        ("n0", "blob", b"\xff\x00Z" + body),
+        ("n1", "blob", b"\x01\x00\x01" + body),
     ]
     with pytest.raises(ValueError, match="must have the length"):
         await repo.replace_field_headers(column, [FieldHeaderChange("n2", b"\x02\x00\x02", b"x")])

@@ -102,9 +102,7 @@ def _sign_leaf(
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
         .sign(issuer_key, hashes.SHA256())
     )
     key_pem = key.private_bytes(
@@ -304,8 +302,10 @@ def test_the_dev_ca_cannot_vouch_for_another_site(tmp_path: Path) -> None:
 
 def test_spki_sha256_is_the_hash_of_the_server_public_key(tmp_path: Path, clock: FixedClock) -> None:
     certs = ensure_dev_certificates(tmp_path, clock=clock)
-    public_der = _key(certs.server_key).public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    public_der = (
+        _key(certs.server_key)
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
 
     assert spki_sha256(certs.server_cert) == base64.b64encode(hashlib.sha256(public_der).digest()).decode()

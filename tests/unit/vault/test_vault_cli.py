@@ -76,9 +76,7 @@ def test_init_will_not_replace_a_lost_key(cli_settings: Settings, capsys: pytest
     assert list(cli_settings.key_dir.iterdir()) == []
 
 
-def test_commands_refuse_without_database_or_key(
-    cli_settings: Settings, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_commands_refuse_without_database_or_key(cli_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(capsys, "keys", "status")
     assert code == 2
     assert err == f"securedesk: error: No database at {cli_settings.database_path}. (run `securedesk init` first)\n"
@@ -106,8 +104,10 @@ def test_rotate_status_retire(cli_settings: Settings, capsys: pytest.CaptureFixt
     code, out, _ = _run(capsys, "keys", "status")
     assert code == 0
     table = [line.split() for line in out.splitlines()[2:]]
-    assert [row[:2] + row[3:] for row in table] == [["1", "active", "0", "0", "-", "0"],
-                                                    ["2", "current", "0", "0", "yes", "1"]]
+    assert [row[:2] + row[3:] for row in table] == [
+        ["1", "active", "0", "0", "-", "0"],
+        ["2", "current", "0", "0", "yes", "1"],
+    ]
     code, out, _ = _run(capsys, "keys", "retire", "1")
     assert (code, out) == (0, f"KEK version 1 is retired; deleted {cli_settings.key_dir / 'kek-v1.key'}.\n")
     assert _audit_actions(cli_settings)[-3:] == [
@@ -124,17 +124,16 @@ def test_purge_deletes_expired_secrets(cli_settings: Settings, capsys: pytest.Ca
         db = await Database.open(cli_settings.database_path)
         try:
             vault = await Vault.load(cli_settings, db, FixedClock(1_000_000_000.0))  # long ago: already expired
-            await vault.seal_many([SealRequest("CREDIT_CARD", Sensitive("4111111111111111"), "chat",
-                                               retention_days=30)] * 3)
+            await vault.seal_many(
+                [SealRequest("CREDIT_CARD", Sensitive("4111111111111111"), "chat", retention_days=30)] * 3
+            )
             await vault.seal("US_SSN", Sensitive("078-05-1120"), case_id=None, source="form", retention_days=None)
         finally:
             await db.close()
 
     asyncio.run(seal())
     code, out, _ = _run(capsys, "vault", "purge")
-    assert (code, out) == (
-        0, "Purged 3 expired secret(s) with their data keys; the write-ahead log is checkpointed.\n"
-    )
+    assert (code, out) == (0, "Purged 3 expired secret(s) with their data keys; the write-ahead log is checkpointed.\n")
     assert _audit_actions(cli_settings)[-1] == ("vault.purge", "secrets=3", "success")
     with sqlite3.connect(cli_settings.database_path) as conn:
         assert conn.execute("SELECT kind FROM secrets").fetchall() == [("US_SSN",)]

@@ -46,9 +46,7 @@ async def _seal_cards(vault: Vault, copies: int) -> list[str]:
 
 
 async def _state(vault: Vault) -> dict[int, tuple[str, int, int, bool]]:
-    return {
-        s.version: (s.state, s.secrets, s.field_blobs, s.index_root) for s in await KeyRotation(vault).status()
-    }
+    return {s.version: (s.state, s.secrets, s.field_blobs, s.index_root) for s in await KeyRotation(vault).status()}
 
 
 async def _opens_all(vault: Vault, db: Database, tokens: list[str]) -> None:
@@ -71,8 +69,13 @@ async def test_rotate_rewraps_everything_and_touches_no_value(notes_vault: Vault
     assert (result.target, result.created, result.resumed) == (2, True, False)
     assert (result.secrets, result.index_root, result.field_blobs, result.rewrapped) == (20, 1, 7, 28)
     assert [(p.what, p.batch, p.done) for p in seen] == [
-        ("secrets", 6, 6), ("secrets", 6, 12), ("secrets", 6, 18), ("secrets", 2, 20),
-        ("index root", 1, 1), ("test_notes.secret", 6, 6), ("test_notes.secret", 1, 7),
+        ("secrets", 6, 6),
+        ("secrets", 6, 12),
+        ("secrets", 6, 18),
+        ("secrets", 2, 20),
+        ("index root", 1, 1),
+        ("test_notes.secret", 6, 6),
+        ("test_notes.secret", 1, 7),
     ]
     assert await _state(vault) == {1: ("active", 0, 0, False), 2: ("current", 20, 7, True)}
     after = {r[0]: bytes(r[1]) for r in await db.fetch_all("SELECT token, ciphertext FROM secrets")}
@@ -117,8 +120,9 @@ async def test_resume_reports_and_creates_nothing_when_done(notes_vault: Vault, 
     assert (third.target, third.created, third.rewrapped) == (3, True, 5 + 1 + 7)
 
 
-async def test_retire_only_what_nothing_uses(notes_vault: Vault, db: Database, keys: LocalKeyFile,
-                                             settings: Settings, clock: FixedClock) -> None:
+async def test_retire_only_what_nothing_uses(
+    notes_vault: Vault, db: Database, keys: LocalKeyFile, settings: Settings, clock: FixedClock
+) -> None:
     vault = notes_vault
     tokens = await _seal_cards(vault, 2)
     rotation = KeyRotation(vault, batch_size=3)

@@ -41,7 +41,11 @@ def _env(settings: Settings, **extra: str) -> dict[str, str]:
 def _cli(settings: Settings, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "securedesk.cli", *args],
-        env=_env(settings, **extra), capture_output=True, text=True, timeout=300, check=False,
+        env=_env(settings, **extra),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -103,7 +107,9 @@ def test_rotation_killed_mid_batch_then_resumed(settings: Settings) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "securedesk.cli", "keys", "rotate", "--batch-size", str(BATCH)],
         env=_env(settings, SECUREDESK_ROTATION_BATCH_PAUSE_SECONDS="0.05"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True)
@@ -136,8 +142,18 @@ def test_rotation_killed_mid_batch_then_resumed(settings: Settings) -> None:
     assert sorted(p.name for p in settings.key_dir.glob("kek-v*.key")) == ["kek-v1.key", "kek-v2.key"]
 
     final = _cli(settings, "keys", "status").stdout.splitlines()
-    assert final[1].split() == ["version", "state", "created", "(UTC)", "secrets", "fields", "index", "root", "data",
-                                "keys"]
+    assert final[1].split() == [
+        "version",
+        "state",
+        "created",
+        "(UTC)",
+        "secrets",
+        "fields",
+        "index",
+        "root",
+        "data",
+        "keys",
+    ]
     first, second = final[2].split(), final[3].split()
     assert first[:2] + first[3:] == ["1", "active", "0", "0", "-", "0"]
     assert second[:2] + second[3:] == ["2", "current", str(TOTAL), "0", "yes", str(TOTAL + 1)]

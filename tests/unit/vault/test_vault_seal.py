@@ -41,14 +41,19 @@ async def _update(db: Database, sql: str, *params: Any) -> None:
 
 
 async def test_seal_returns_token_and_display_data_only(vault: Vault, db: Database, clock: FixedClock) -> None:
-    ref = await vault.seal("CREDIT_CARD", Sensitive("4111 1111 1111 1111"), case_id=None, source="chat",
-                           retention_days=30)
+    ref = await vault.seal(
+        "CREDIT_CARD", Sensitive("4111 1111 1111 1111"), case_id=None, source="chat", retention_days=30
+    )
     assert TOKEN_PATTERN.fullmatch(ref.token)
     assert (ref.kind, ref.brand, ref.last4, ref.mask) == ("CREDIT_CARD", "VISA", "1111", "VISA •••• 1111")
     assert ref.expires_at == clock.now() + 30 * 86_400
     row = await _row(db, ref.token)
     assert (row["kind"], row["brand"], row["last4"], row["source"], row["kek_version"]) == (
-        "CREDIT_CARD", "VISA", "1111", "chat", 1
+        "CREDIT_CARD",
+        "VISA",
+        "1111",
+        "chat",
+        1,
     )
     stored = b"".join(v if isinstance(v, bytes) else str(v).encode() for v in row.values())
     assert VISA.encode() not in stored
@@ -58,8 +63,10 @@ async def test_seal_returns_token_and_display_data_only(vault: Vault, db: Databa
 
 
 async def test_tokens_are_distinct_even_for_equal_values(vault: Vault) -> None:
-    refs = [await vault.seal("CREDIT_CARD", Sensitive(VISA), case_id=None, source="chat", retention_days=None)
-            for _ in range(20)]
+    refs = [
+        await vault.seal("CREDIT_CARD", Sensitive(VISA), case_id=None, source="chat", retention_days=None)
+        for _ in range(20)
+    ]
     assert len({r.token for r in refs}) == 20
 
 
@@ -137,13 +144,16 @@ async def test_expired_secrets_cannot_be_opened_found_or_described(
 async def test_find_matches_any_format_within_scope(vault: Vault, make_case: CaseMaker, clock: FixedClock) -> None:
     case_a = await make_case("case_a", customer_id="cus_a")
     case_b = await make_case("case_b", customer_id="cus_b")
-    first = await vault.seal("CREDIT_CARD", Sensitive(VISA), case_id=case_a, customer_id="cus_a", source="chat",
-                             retention_days=None)
+    first = await vault.seal(
+        "CREDIT_CARD", Sensitive(VISA), case_id=case_a, customer_id="cus_a", source="chat", retention_days=None
+    )
     clock.advance(5)
-    newer = await vault.seal("CREDIT_CARD", Sensitive(VISA), case_id=case_a, customer_id="cus_a", source="email",
-                             retention_days=None)
-    other = await vault.seal("CREDIT_CARD", Sensitive(MASTERCARD), case_id=case_b, customer_id="cus_b",
-                             source="chat", retention_days=None)
+    newer = await vault.seal(
+        "CREDIT_CARD", Sensitive(VISA), case_id=case_a, customer_id="cus_a", source="email", retention_days=None
+    )
+    other = await vault.seal(
+        "CREDIT_CARD", Sensitive(MASTERCARD), case_id=case_b, customer_id="cus_b", source="chat", retention_days=None
+    )
     spaced = Sensitive("4111-1111 1111.1111")
     assert await vault.find("CREDIT_CARD", spaced) == newer
     assert await vault.find("CREDIT_CARD", spaced, customer_id="cus_a") == newer
@@ -157,8 +167,7 @@ async def test_find_matches_any_format_within_scope(vault: Vault, make_case: Cas
 
 async def test_blind_index_is_keyed_per_kind(vault: Vault, db: Database) -> None:
     ssn = await vault.seal("US_SSN", Sensitive("123-45-6789"), case_id=None, source="chat", retention_days=None)
-    se = await vault.seal("SE_PERSONNUMMER", Sensitive("123456-7890"), case_id=None, source="chat",
-                          retention_days=None)
+    se = await vault.seal("SE_PERSONNUMMER", Sensitive("123456-7890"), case_id=None, source="chat", retention_days=None)
     ssn_row, se_row = await _row(db, ssn.token), await _row(db, se.token)
     digits = {"US_SSN": b"123456789", "SE_PERSONNUMMER": b"1234567890"}
     for row in (ssn_row, se_row):

@@ -104,7 +104,8 @@ class StaffWeb:
         """Log ``member`` in through the form; the returned client holds the session cookie and a CSRF token."""
         client = client if client is not None else self.client()
         response = await client.post(
-            "/login", data={"name": member.name, "password": member.password, "code": self.next_code(member)},
+            "/login",
+            data={"name": member.name, "password": member.password, "code": self.next_code(member)},
             headers=HTML,
         )
         if response.status_code != 303:

@@ -182,8 +182,9 @@ async def test_policy_reload_takes_the_same_audited_path_as_sighup(
     admin = await _admin(staff_web)
     before = staff_web.services.policy.current
     path = staff_settings.policy_path
-    path.write_text(path.read_text(encoding="utf-8").replace('name = "default"', 'name = "stricter"', 1),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('name = "default"', 'name = "stricter"', 1), encoding="utf-8"
+    )
 
     reloaded = await admin.post("/admin/policy/reload", {})
     path.write_text("[policy]\nname = 'broken'\nformat = 99\n", encoding="utf-8")
@@ -197,8 +198,11 @@ async def test_policy_reload_takes_the_same_audited_path_as_sighup(
     assert current.name == "stricter"
     assert current.digest != before.digest
     loads = [(a[1], a[2], a[4].split(";")[0]) for a in await staff_web.audit_actions() if a[0] == "policy.load"]
-    assert loads == [("system", "success", "policy:default"), ("ada", "success", "policy:stricter"),
-                     ("ada", "failure", "policy:stricter")]
+    assert loads == [
+        ("system", "success", "policy:default"),
+        ("ada", "success", "policy:stricter"),
+        ("ada", "failure", "policy:stricter"),
+    ]
     page = await admin.get("/admin/policy")
     assert current.digest in page.text
     assert "loaded by ada" in page.text
@@ -210,9 +214,16 @@ async def test_outbox_problems_are_listed_without_message_content(staff_web: Sta
     now = staff_web.clock.now()
     for number, state in enumerate(("pending", "failed", "gave_up", "delivered")):
         entry = OutboxEntry(
-            id=f"out_{number:024d}", message_id=f"<m{number}@example.test>", kind="inbound", case_id=None,
-            mail_from="customer@example.test", rcpt_to=("helpdesk@securedesk.test",),
-            content=b"Subject: secret body text\r\n\r\nbody", state="pending", attempts=0, created_at=now,
+            id=f"out_{number:024d}",
+            message_id=f"<m{number}@example.test>",
+            kind="inbound",
+            case_id=None,
+            mail_from="customer@example.test",
+            rcpt_to=("helpdesk@securedesk.test",),
+            content=b"Subject: secret body text\r\n\r\nbody",
+            state="pending",
+            attempts=0,
+            created_at=now,
             next_attempt_at=now,
         )
         async with repository.transaction() as conn:

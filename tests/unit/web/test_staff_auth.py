@@ -156,7 +156,7 @@ async def test_logout_ends_the_session_on_the_server(staff_web: StaffWeb) -> Non
 
     assert response.status_code == 303
     assert response.headers["location"] == "/login"
-    assert 'Max-Age=0' in _set_cookie(response)
+    assert "Max-Age=0" in _set_cookie(response)
     replay = staff_web.client()
     replay.cookies.set(SESSION_COOKIE, str(token), domain="localhost.local")
     assert (await replay.get("/staff", headers=HTML)).status_code == 302
@@ -177,9 +177,7 @@ async def test_logout_ends_the_session_on_the_server(staff_web: StaffWeb) -> Non
         ({"Sec-Fetch-Site": "same-origin"}, 303),
     ],
 )
-async def test_forms_from_another_site_are_refused(
-    staff_web: StaffWeb, headers: dict[str, str], status: int
-) -> None:
+async def test_forms_from_another_site_are_refused(staff_web: StaffWeb, headers: dict[str, str], status: int) -> None:
     agent = await staff_web.enrol("agnes")
     staff = await staff_web.login(agent)
 
@@ -191,7 +189,8 @@ async def test_forms_from_another_site_are_refused(
 async def test_login_from_another_site_is_refused(staff_web: StaffWeb) -> None:
     agent = await staff_web.enrol("agnes")
     response = await staff_web.client().post(
-        "/login", data={"name": "agnes", "password": PASSWORD, "code": staff_web.next_code(agent)},
+        "/login",
+        data={"name": "agnes", "password": PASSWORD, "code": staff_web.next_code(agent)},
         headers={**HTML, "Origin": "https://evil.example"},
     )
 
@@ -210,7 +209,7 @@ async def test_idle_sessions_expire_after_15_minutes(staff_web: StaffWeb) -> Non
 
     assert response.status_code == 302
     assert response.headers["location"] == "/login"
-    assert 'Max-Age=0' in _set_cookie(response)  # the stale cookie is cleared
+    assert "Max-Age=0" in _set_cookie(response)  # the stale cookie is cleared
     assert ("session.end", "agnes", "success", "idle timeout") in [a[:4] for a in await staff_web.audit_actions()]
 
 
@@ -224,9 +223,7 @@ async def test_sessions_end_after_12_hours_however_active(staff_web: StaffWeb) -
     staff_web.clock.advance(10 * 60)
 
     assert (await staff.get("/staff")).status_code == 302
-    assert ("session.end", "agnes", "success", "absolute timeout") in [
-        a[:4] for a in await staff_web.audit_actions()
-    ]
+    assert ("session.end", "agnes", "success", "absolute timeout") in [a[:4] for a in await staff_web.audit_actions()]
 
 
 async def test_disabling_an_account_ends_its_sessions_and_tells_the_listeners(staff_web: StaffWeb) -> None:
@@ -247,8 +244,9 @@ async def test_disabling_an_account_ends_its_sessions_and_tells_the_listeners(st
         (agent.member.member.id if agent.member else "", "account disabled", 1)
     ]
     page = await admin.get("/admin/users")
-    assert re.search(r'id="user-agnes">\s*<th scope="row">agnes</th>\s*<td><span class="badge badge-disabled">',
-                     page.text)
+    assert re.search(
+        r'id="user-agnes">\s*<th scope="row">agnes</th>\s*<td><span class="badge badge-disabled">', page.text
+    )
 
 
 # --- step-up -----------------------------------------------------------------------------------------------------
@@ -361,14 +359,18 @@ async def test_enrolment_sets_password_and_authenticator_once(staff_web: StaffWe
         return code_at(Sensitive(secret), staff_web.clock.now()).reveal()
 
     visitor = staff_web.anonymous()
-    mismatch = await visitor.client.post(path, data={"password": PASSWORD, "password_confirm": PASSWORD + "!",
-                                                     "code": code()}, headers=HTML)
-    common = await visitor.client.post(path, data={"password": "password1234", "password_confirm": "password1234",
-                                                   "code": code()}, headers=HTML)
-    wrong = await visitor.client.post(path, data={"password": PASSWORD, "password_confirm": PASSWORD,
-                                                  "code": "000000"}, headers=HTML)
-    done = await visitor.client.post(path, data={"password": PASSWORD, "password_confirm": PASSWORD,
-                                                 "code": code()}, headers=HTML)
+    mismatch = await visitor.client.post(
+        path, data={"password": PASSWORD, "password_confirm": PASSWORD + "!", "code": code()}, headers=HTML
+    )
+    common = await visitor.client.post(
+        path, data={"password": "password1234", "password_confirm": "password1234", "code": code()}, headers=HTML
+    )
+    wrong = await visitor.client.post(
+        path, data={"password": PASSWORD, "password_confirm": PASSWORD, "code": "000000"}, headers=HTML
+    )
+    done = await visitor.client.post(
+        path, data={"password": PASSWORD, "password_confirm": PASSWORD, "code": code()}, headers=HTML
+    )
     again = await visitor.get(path)
 
     assert (mismatch.status_code, common.status_code, wrong.status_code) == (422, 422, 401)
@@ -416,9 +418,18 @@ async def test_staff_pages_are_english_whatever_the_browser_says(staff_web: Staf
 async def _handshake(web: StaffWeb, headers: list[tuple[bytes, bytes]]) -> str:
     """Drive one WebSocket handshake through the app; the first message it sends back (accept or close)."""
     scope = {
-        "type": "websocket", "asgi": {"version": "3.0"}, "scheme": "wss", "path": "/test/ws", "raw_path": b"/test/ws",
-        "query_string": b"", "root_path": "", "headers": headers, "client": ("203.0.113.7", 1), "server": ("x", 443),
-        "subprotocols": [], "state": {},
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "wss",
+        "path": "/test/ws",
+        "raw_path": b"/test/ws",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("203.0.113.7", 1),
+        "server": ("x", 443),
+        "subprotocols": [],
+        "state": {},
     }
     incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await incoming.put({"type": "websocket.connect"})
@@ -455,7 +466,6 @@ async def test_websocket_handshakes_need_our_origin_a_session_and_the_permission
     assert await _handshake(staff_web, [cookie(agent)]) == "websocket.close 1008"
     assert await _handshake(staff_web, [origin]) == "websocket.close 1008"
     assert await _handshake(staff_web, [origin, cookie(admin)]) == "websocket.close 1008"
-
 
 
 async def test_malformed_or_oversized_login_forms_are_refused(staff_web: StaffWeb) -> None:

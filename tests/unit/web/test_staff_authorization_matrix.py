@@ -98,8 +98,9 @@ async def _callers(web: StaffWeb) -> dict[str, StaffClient]:
 
 
 def test_the_matrix_covers_every_staff_route() -> None:
-    declared = {(method, route.path) for route in (*STAFF_ROUTES, *ADMIN_ROUTES, *COMPLIANCE_ROUTES)
-                for method in route.methods}
+    declared = {
+        (method, route.path) for route in (*STAFF_ROUTES, *ADMIN_ROUTES, *COMPLIANCE_ROUTES) for method in route.methods
+    }
     covered = {(r.method, r.path) for r in MATRIX}
 
     assert declared - covered == set()

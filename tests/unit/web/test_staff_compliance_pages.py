@@ -52,9 +52,15 @@ async def test_time_range_and_outcome(staff_web: StaffWeb) -> None:
     start = staff_web.clock.now()
     await _record(staff_web, 10)  # one per second from ``start``
 
-    response = await officer.post("/compliance/audit", {
-        "action": "case.view", "since": "2027-01-15T08:00:33", "until": "2027-01-15T08:00:36", "outcome": "success",
-    })
+    response = await officer.post(
+        "/compliance/audit",
+        {
+            "action": "case.view",
+            "since": "2027-01-15T08:00:33",
+            "until": "2027-01-15T08:00:36",
+            "outcome": "success",
+        },
+    )
 
     assert start == 1_800_000_030.0  # 2027-01-15T08:00:30Z: the login's code moved the clock one step
     assert response.status_code == 200
@@ -172,7 +178,11 @@ async def test_chain_banner_names_the_first_tampered_event(staff_web: StaffWeb) 
 async def test_search_results_never_show_a_card_number(staff_web: StaffWeb) -> None:
     officer = await _officer(staff_web)
     await staff_web.services.audit.record(
-        actor="agnes", role="agent", action="secret.reveal", target="tok_x", channel="web",
+        actor="agnes",
+        role="agent",
+        action="secret.reveal",
+        target="tok_x",
+        channel="web",
         reason="customer asked to confirm 4111 1111 1111 1111 on the phone",
     )
 

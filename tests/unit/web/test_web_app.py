@@ -283,8 +283,16 @@ async def test_body_at_the_limit_is_accepted(web: WebApp) -> None:
 @pytest.mark.parametrize("content_length", [b"12abc", b"-1", b"99999999999999999999999"])
 async def test_malformed_content_length_is_a_400(web: WebApp, content_length: bytes) -> None:
     scope: Scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "https",
-        "path": "/lang", "raw_path": b"/lang", "root_path": "", "query_string": b"", "server": ("localhost", 443),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": "/lang",
+        "raw_path": b"/lang",
+        "root_path": "",
+        "query_string": b"",
+        "server": ("localhost", 443),
         "client": ("127.0.0.1", 50000),
         "headers": [(b"content-length", content_length), (b"accept", b"application/json")],
     }
@@ -385,9 +393,7 @@ async def test_metrics_app_serves_only_metrics(web: WebApp) -> None:
     assert other.status_code == 404
 
 
-async def test_access_log_has_route_template_never_path_or_query(
-    web: WebApp, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_access_log_has_route_template_never_path_or_query(web: WebApp, caplog: pytest.LogCaptureFixture) -> None:
     async def case(request: object) -> object:
         from starlette.responses import JSONResponse
 
